@@ -1,0 +1,1 @@
+"""HTTP: the app factory, auth, rate limits, error mapping and thin routes."""

@@ -1,0 +1,46 @@
+"""The app factory: settings in, a Litestar app out."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+
+from orderdesk.api.errors import EXCEPTION_HANDLERS
+from orderdesk.api.middleware import RequestContext
+from orderdesk.api.ratelimit import MemoryRateLimiter, RateLimiter
+from orderdesk.api.routes import orders, sites
+from orderdesk.config import Settings
+from orderdesk.logs import configure_logging
+from orderdesk.payments.simulated import SimulatedProcessor
+from orderdesk.services.ports import PaymentProcessor
+from orderdesk.store.engine import create_engine
+from orderdesk.store.unit_of_work import Database
+
+
+def create_app(settings: Settings | None = None, processor: PaymentProcessor | None = None,
+               rate_limiter: RateLimiter | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    db = Database(create_engine(settings.database_url))
+    state = State({
+        "settings": settings,
+        "db": db,
+        "processor": processor or SimulatedProcessor(delay=settings.simulated_delay),
+        "rate_limiter": rate_limiter or MemoryRateLimiter(),
+    })
+    app = Litestar(
+        route_handlers=[*orders.ROUTES, *sites.ROUTES],
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=state,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=None,
+        on_shutdown=[db.dispose],
+        logging_config=None,
+    )
+    return RequestContext(app, access_log=settings.log_level == "debug")  # type: ignore[return-value]
+
+
+def app_from_environment():
+    """Entry point for server workers: settings come from ORDERDESK_* variables."""
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return create_app(settings)

@@ -1,0 +1,44 @@
+"""Authentication, rate limits, scopes and site visibility for one request, in that order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Request
+
+from orderdesk.domain.sites import Scope, Site, Token
+from orderdesk.errors import EcommerceNotEnabled, MissingScopes, NotAuthorized, SiteNotFound, TooManyRequests
+from orderdesk.services.access import authenticate
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    token: Token
+    site: Site
+    rate_limit: int
+
+
+def authorize(request: Request, scope: Scope | None, site_id: str | None = None, ecommerce: bool = False) -> Caller:
+    """The caller, once every check has passed; raises the first check's error otherwise."""
+    state = request.app.state
+    header = request.headers.get("authorization", "")
+    kind, _, presented = header.partition(" ")
+    if kind.lower() != "bearer" or not presented.strip():
+        raise NotAuthorized()
+    token, site = authenticate(state.db, presented.strip())
+    limit = state.settings.rate_limit if token.rate_limit is None else token.rate_limit
+    if limit:
+        verdict = state.rate_limiter.hit(token.id, limit)
+        headers = request.scope["state"].setdefault("response_headers", [])
+        headers.append((b"x-ratelimit-limit", str(verdict.limit).encode()))
+        headers.append((b"x-ratelimit-remaining", str(verdict.remaining).encode()))
+        if not verdict.allowed:
+            raise TooManyRequests(verdict.retry_after)
+    if scope is not None and token.missing(scope):
+        raise MissingScopes([scope.value])
+    # A token for site A asking about site B gets the same 404 as a missing site.
+    if site_id is not None and site_id != site.id:
+        raise SiteNotFound()
+    if ecommerce and not site.ecommerce_enabled:
+        raise EcommerceNotEnabled()
+    return Caller(token, site, limit)

@@ -1,0 +1,123 @@
+"""The six Webflow order endpoints, and placing an order (our extension)."""
+
+from __future__ import annotations
+
+from litestar import MediaType, Request, Response, get, patch, post
+
+from orderdesk.api.auth import authorize
+from orderdesk.api.threads import in_thread
+from orderdesk.api.bodies import json_object, query_choice, query_int, typed
+from orderdesk.domain.orders import OrderStatus, RefundReason
+from orderdesk.domain.sites import Scope
+from orderdesk.errors import ValidationFailed
+from orderdesk.services import orders, placing, refunding
+from orderdesk.wire.orders import OrderDoc
+
+READ, WRITE = Scope.ECOMMERCE_READ, Scope.ECOMMERCE_WRITE
+ORDERS = "/v2/sites/{site_id:str}/orders"
+ORDER = ORDERS + "/{order_id:str}"
+
+
+def _json(content: bytes, status: int = 200) -> Response:
+    return Response(content=content, media_type=MediaType.JSON, status_code=status)
+
+
+@get(ORDERS)
+async def list_orders(request: Request, site_id: str) -> Response:
+    return await in_thread(_list_orders, request, site_id)
+
+
+def _list_orders(request: Request, site_id: str) -> Response:
+    authorize(request, READ, site_id, ecommerce=True)
+    status = query_choice(request, "status", OrderStatus)
+    offset = query_int(request, "offset", 0, minimum=0)
+    limit = query_int(request, "limit", 100, minimum=1)
+    page = orders.list_orders(request.app.state.db, site_id, status, offset, limit)
+    return _json(
+        b'{"orders":[' + b",".join(page.documents)
+        + b'],"pagination":{"limit":%d,"offset":%d,"total":%d}}' % (page.limit, page.offset, page.total)
+    )
+
+
+@get(ORDER)
+async def get_order(request: Request, site_id: str, order_id: str) -> Response:
+    return await in_thread(_get_order, request, site_id, order_id)
+
+
+def _get_order(request: Request, site_id: str, order_id: str) -> Response:
+    authorize(request, READ, site_id, ecommerce=True)
+    return _json(orders.get_order(request.app.state.db, site_id, order_id))
+
+
+@patch(ORDER)
+async def update_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+    return await in_thread(_update_order, request, site_id, order_id, body)
+
+
+def _update_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+    caller = authorize(request, WRITE, site_id, ecommerce=True)
+    changes = orders.parse_update(json_object(request, body))
+    return _json(orders.update_order(request.app.state.db, site_id, order_id, changes, caller.token.id))
+
+
+@post(ORDER + "/fulfill")
+async def fulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+    return await in_thread(_fulfill_order, request, site_id, order_id, body)
+
+
+def _fulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+    caller = authorize(request, WRITE, site_id, ecommerce=True)
+    fields = json_object(request, body)
+    unknown = set(fields) - {"sendOrderFulfilledEmail"}
+    if unknown:
+        raise ValidationFailed.of(sorted(unknown)[0], "is not a known field")
+    send_email = fields.get("sendOrderFulfilledEmail", False)
+    if not isinstance(send_email, bool):
+        raise ValidationFailed.of("sendOrderFulfilledEmail", "must be a boolean")
+    document, _ = orders.fulfill_order(request.app.state.db, site_id, order_id, caller.token.id, send_email)
+    return _json(document)
+
+
+@post(ORDER + "/unfulfill")
+async def unfulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+    return await in_thread(_unfulfill_order, request, site_id, order_id, body)
+
+
+def _unfulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+    caller = authorize(request, WRITE, site_id, ecommerce=True)
+    fields = json_object(request, body)
+    if fields:
+        raise ValidationFailed.of(sorted(fields)[0], "is not a known field")
+    return _json(orders.unfulfill_order(request.app.state.db, site_id, order_id, caller.token.id))
+
+
+@post(ORDER + "/refund")
+async def refund_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+    return await in_thread(_refund_order, request, site_id, order_id, body)
+
+
+def _refund_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+    caller = authorize(request, WRITE, site_id, ecommerce=True)
+    fields = json_object(request, body)
+    unknown = set(fields) - {"reason"}
+    if unknown:
+        raise ValidationFailed.of(sorted(unknown)[0], "is not a known field")
+    reason = fields.get("reason")
+    if reason is not None and reason not in set(RefundReason):
+        raise ValidationFailed.of("reason", "must be one of duplicate, fraudulent, requested")
+    state = request.app.state
+    return _json(refunding.refund_order(state.db, state.processor, site_id, order_id, reason, caller.token.id))
+
+
+@post(ORDERS)
+async def place_order(request: Request, site_id: str, body: bytes) -> Response:
+    return await in_thread(_place_order, request, site_id, body)
+
+
+def _place_order(request: Request, site_id: str, body: bytes) -> Response:
+    caller = authorize(request, WRITE, site_id, ecommerce=True)
+    order = typed(request, body, OrderDoc)
+    return _json(placing.place_order(request.app.state.db, caller.site, order, caller.token.id), status=201)
+
+
+ROUTES = [list_orders, get_order, update_order, fulfill_order, unfulfill_order, refund_order, place_order]

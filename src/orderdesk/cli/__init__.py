@@ -1,0 +1,25 @@
+"""The `orderdesk` command. Machine-readable output goes to stdout, everything else to stderr."""
+
+from __future__ import annotations
+
+import typer
+
+from orderdesk.cli import admin, demo, serve
+
+app = typer.Typer(
+    name="orderdesk",
+    help="orderdesk: the Webflow Orders API, persistent, with refunds and test tools.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.command("seed")(serve.seed)
+app.command("demo")(demo.demo)
+app.add_typer(admin.sites_app, name="sites")
+app.add_typer(admin.tokens_app, name="tokens")
+app.add_typer(admin.db_app, name="db")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,36 @@
+"""`orderdesk demo`: a demo site with orders and a token, then serve."""
+
+from __future__ import annotations
+
+from orderdesk.cli.common import DatabaseOption, err, open_database, settings
+from orderdesk.cli.serve import HostOption, PortOption, run_server
+from orderdesk.domain.sites import Scope
+from orderdesk.services import access
+from orderdesk.services.seeding import seed_orders
+
+DEMO_ORDERS = 200
+
+
+def demo(host: HostOption = None, port: PortOption = None, database: DatabaseOption = None) -> None:
+    """Create a demo site, a read-write token and 200 orders (on an empty database), then serve."""
+    config = settings(database, host=host, port=port)
+    db = open_database(config)
+    sites = access.list_sites(db)
+    if sites:
+        site = sites[0]
+        err.print(f"using the existing site {site.name}; a new token is made for this run")
+    else:
+        site = access.create_site(db, "Demo Store", "USD")
+        seed_orders(db, site, DEMO_ORDERS, seed=1)
+    token, _ = access.create_token(db, site.id, [scope.value for scope in Scope])
+    db.dispose()
+    base = f"http://{config.host}:{config.port}/v2"
+    err.print(f"""
+[bold]orderdesk demo[/bold]
+  API       {base}
+  site id   {site.id}
+  token     {token}
+
+  curl -H "Authorization: Bearer {token}" "{base}/sites/{site.id}/orders?limit=2"
+""")
+    run_server(config)

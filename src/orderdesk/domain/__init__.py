@@ -1,0 +1,1 @@
+"""Pure domain logic: imports nothing but the standard library."""

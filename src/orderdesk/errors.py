@@ -1,0 +1,102 @@
+"""The whole error catalogue. Raised anywhere; mapped to the Webflow envelope once, in api/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+class AppError(Exception):
+    status = 500
+    code = "internal_error"
+    message = "An Internal Error occurred"
+
+    def __init__(self, message: str | None = None, details: list[FieldProblem] | None = None) -> None:
+        self.message = message or type(self).message
+        self.details = details or []
+        super().__init__(self.message)
+
+
+class BadRequest(AppError):
+    status, code, message = 400, "bad_request", "Bad Request: Request is malformed"
+
+
+class ValidationFailed(AppError):
+    status, code = 400, "validation_error"
+
+    def __init__(self, details: list[FieldProblem]) -> None:
+        summary = "; ".join(f"{d.field}: {d.message}" for d in details)
+        super().__init__(f"Validation Error: {summary}", details)
+
+    @classmethod
+    def of(cls, field: str, message: str) -> ValidationFailed:
+        return cls([FieldProblem(field, message)])
+
+
+class NotAuthorized(AppError):
+    status, code, message = 401, "not_authorized", "Request not authorized"
+
+
+class MissingScopes(AppError):
+    status, code = 403, "missing_scopes"
+
+    def __init__(self, scopes: list[str]) -> None:
+        super().__init__(f"OAuthForbidden: You are missing the following scopes - {', '.join(scopes)}")
+
+
+class SiteNotFound(AppError):
+    status, code = 404, "resource_not_found"
+    message = "Requested resource not found: The site cannot be found"
+
+
+class ResourceNotFound(AppError):
+    status, code = 404, "resource_not_found"
+    message = "Requested resource not found"
+
+
+class OrderNotFound(AppError):
+    status, code = 404, "order_not_found"
+    message = "Requested resource not found: The order cannot be found"
+
+
+class MethodNotAllowed(AppError):
+    status, code, message = 405, "bad_request", "Bad Request: Method not allowed"
+
+    def __init__(self, allowed: list[str]) -> None:
+        self.allowed = allowed
+        super().__init__()
+
+
+class EcommerceNotEnabled(AppError):
+    status, code, message = 409, "ecommerce_not_enabled", "Ecommerce is not yet initialized"
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status, code, message = 413, "bad_request", "Bad Request: Request body is larger than 1 MiB"
+
+
+class TooManyRequests(AppError):
+    status, code, message = 429, "too_many_requests", "Too Many Requests"
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__()
+
+
+class RefundDeclined(AppError):
+    """The payment processor refused the refund; nothing was refunded."""
+
+    status, code = 400, "bad_request"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"Bad Request: The payment processor declined the refund ({reason})")

@@ -1,0 +1,1 @@
+"""One function per operation; the ports they need from the outside world."""

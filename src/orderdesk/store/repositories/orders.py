@@ -1,0 +1,137 @@
+"""Orders: stored as pre-encoded documents beside the columns lists filter and sort on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orderdesk.store.tables import order_history, orders
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    id: int
+    site_id: str
+    order_id: str
+    status: str
+    version: int
+    currency: str
+    captured_amount: int
+    refund_reserved: int
+    document: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    site_id: str
+    order_id: str
+    status: str
+    accepted_on: int
+    currency: str
+    captured_amount: int
+    refund_reserved: int
+    document: bytes
+    updated_on: int
+
+
+_newest_first = (orders.c.accepted_on.desc(), orders.c.order_id)
+
+
+class OrderRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def document(self, site_id: str, order_id: str) -> bytes | None:
+        return self.connection.execute(
+            sa.select(orders.c.document).where(orders.c.site_id == site_id, orders.c.order_id == order_id)
+        ).scalar_one_or_none()
+
+    def page(self, site_id: str, status: str | None, offset: int, limit: int) -> list[bytes]:
+        query = sa.select(orders.c.document).where(orders.c.site_id == site_id)
+        if status:
+            query = query.where(orders.c.status == status)
+        return list(self.connection.execute(query.order_by(*_newest_first).offset(offset).limit(limit)).scalars())
+
+    def count(self, site_id: str, status: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(orders).where(orders.c.site_id == site_id)
+        if status:
+            query = query.where(orders.c.status == status)
+        return self.connection.execute(query).scalar_one()
+
+    def order_ids(self, site_id: str) -> set[str]:
+        return set(self.connection.execute(sa.select(orders.c.order_id).where(orders.c.site_id == site_id)).scalars())
+
+    def exists(self, site_id: str, order_id: str) -> bool:
+        query = sa.select(orders.c.id).where(orders.c.site_id == site_id, orders.c.order_id == order_id)
+        return self.connection.execute(query).first() is not None
+
+    def lock(self, site_id: str, order_id: str) -> OrderRow | None:
+        """The order's row, locked for this transaction (SQLite: the write lock is already held)."""
+        row = self.connection.execute(
+            sa.select(
+                orders.c.id, orders.c.site_id, orders.c.order_id, orders.c.status, orders.c.version,
+                orders.c.currency, orders.c.captured_amount, orders.c.refund_reserved, orders.c.document,
+            )
+            .where(orders.c.site_id == site_id, orders.c.order_id == order_id)
+            .with_for_update()
+        ).first()
+        return OrderRow(*row) if row else None
+
+    def add(self, order: NewOrder) -> None:
+        self.add_many([order])
+
+    def add_many(self, new_orders: list[NewOrder]) -> None:
+        self.connection.execute(orders.insert(), [
+            {
+                "site_id": o.site_id, "order_id": o.order_id, "status": o.status, "accepted_on": o.accepted_on,
+                "currency": o.currency, "captured_amount": o.captured_amount,
+                "refund_reserved": o.refund_reserved, "version": 1, "document": o.document,
+                "updated_on": o.updated_on,
+            }
+            for o in new_orders
+        ])
+
+    def save(self, row: OrderRow, status: str, document: bytes, at: int) -> None:
+        """Write a changed document; the version check refuses a write based on a stale read."""
+        result = self.connection.execute(
+            orders.update()
+            .where(orders.c.id == row.id, orders.c.version == row.version)
+            .values(status=status, document=document, version=row.version + 1, updated_on=at)
+        )
+        if result.rowcount != 1:
+            raise StaleOrder(row.order_id)
+
+    def reserve_refund(self, row_id: int, amount: int) -> bool:
+        """Hold `amount` of the captured money for a refund; False if that would exceed it."""
+        result = self.connection.execute(
+            orders.update()
+            .where(orders.c.id == row_id, orders.c.refund_reserved + amount <= orders.c.captured_amount)
+            .values(refund_reserved=orders.c.refund_reserved + amount)
+        )
+        return result.rowcount == 1
+
+    def release_refund(self, row_id: int, amount: int) -> None:
+        self.connection.execute(
+            orders.update().where(orders.c.id == row_id).values(refund_reserved=orders.c.refund_reserved - amount)
+        )
+
+    def record(self, site_id: str, order_id: str, action: str, before: str, after: str,
+               token_id: str | None, at: int) -> None:
+        self.connection.execute(order_history.insert().values(
+            site_id=site_id, order_id=order_id, action=action, before=before, after=after,
+            token_id=token_id, at=at,
+        ))
+
+    def history(self, site_id: str, order_id: str) -> list[dict]:
+        rows = self.connection.execute(
+            sa.select(order_history)
+            .where(order_history.c.site_id == site_id, order_history.c.order_id == order_id)
+            .order_by(order_history.c.id)
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+class StaleOrder(Exception):
+    """The order changed between read and write; the unit of work must be retried."""

@@ -1,0 +1,1 @@
+"""The JSON shapes clients see: msgspec structs in Webflow's camelCase, and their conversions."""
