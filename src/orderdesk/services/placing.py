@@ -7,6 +7,7 @@ import secrets
 
 import msgspec
 from msgspec import UNSET
+from sqlalchemy.exc import IntegrityError
 
 from orderdesk.domain import clock, ids
 from orderdesk.domain.money import percent_of
@@ -181,6 +182,14 @@ def new_order_id(repository: OrderRepository, site_id: str, wanted: str | msgspe
 
 
 def place_order(db: Database, site: Site, order: OrderDoc, token_id: str | None) -> bytes:
+    try:
+        return _place_order(db, site, order, token_id)
+    except IntegrityError:
+        # Two placements raced for the same orderId: the unique constraint picked one.
+        raise ValidationFailed.of("orderId", "is already used on this site") from None
+
+
+def _place_order(db: Database, site: Site, order: OrderDoc, token_id: str | None) -> bytes:
     with db.unit_of_work() as work:
         repository = OrderRepository(work.connection)
         order_id = new_order_id(repository, site.id, order.order_id)

@@ -81,34 +81,40 @@ def _reserve_remainder(db: Database, site_id: str, order_id: str,
 
 
 def settle_refund(db: Database, refund: RefundRow, outcome: RefundOutcome, token_id: str | None) -> bytes:
-    """Record the processor's answer; a refund that covers the whole capture refunds the order."""
+    """Record the processor's answer; a refund that covers the whole capture refunds the order.
+
+    Raises RefundDeclined for a failed refund, once its release is committed.
+    """
     with db.unit_of_work() as work:
-        refunds = RefundRepository(work.connection)
-        repository, row = lock_order(work, refund.site_id, refund.order_id)
-        at = clock.to_millis(clock.now())
-        if outcome.state in (RefundState.PENDING, RefundState.PENDING_INFORMATION):
-            work.commit()
-            return row.document
-        refunds.settle(refund.id, outcome.state, outcome.processor_reference, outcome.failure_reason, at)
-        if outcome.state != RefundState.SUCCEEDED:
-            repository.release_refund(row.id, refund.amount)
-            work.commit()
-            raise RefundDeclined(outcome.failure_reason or "refund_failed")
-        succeeded = sum(r.amount for r in refunds.for_order(refund.site_id, refund.order_id)
-                        if r.state == RefundState.SUCCEEDED)
-        document = row.document
-        if succeeded >= row.captured_amount:
-            before = wire.decode(row.document)
-            after = msgspec.structs.replace(
-                before,
-                status=OrderStatus.REFUNDED.value,
-                refunded_on=clock.to_wire(clock.now()),
-                stripe_details=msgspec.structs.replace(
-                    before.stripe_details,
-                    refund_id=outcome.processor_reference,
-                    refund_reason=outcome.processor_reason,
-                ),
-            )
-            document = save_change(repository, row, before, after, "refund", token_id)
+        document = _settle(work, refund, outcome, token_id)
         work.commit()
+    if outcome.state in (RefundState.FAILED, RefundState.EXPIRED):
+        raise RefundDeclined(outcome.failure_reason or "refund_failed")
     return document
+
+
+def _settle(work, refund: RefundRow, outcome: RefundOutcome, token_id: str | None) -> bytes:
+    refunds = RefundRepository(work.connection)
+    repository, row = lock_order(work, refund.site_id, refund.order_id)
+    if outcome.state in (RefundState.PENDING, RefundState.PENDING_INFORMATION):
+        return row.document
+    at = clock.to_millis(clock.now())
+    if not refunds.settle(refund.id, outcome.state, outcome.processor_reference, outcome.failure_reason, at):
+        return row.document  # settled already (by a retry or the reconciler)
+    if outcome.state != RefundState.SUCCEEDED:
+        repository.release_refund(row.id, refund.amount)
+        return row.document
+    succeeded = sum(r.amount for r in refunds.for_order(refund.site_id, refund.order_id)
+                    if r.state == RefundState.SUCCEEDED)
+    if succeeded < row.captured_amount:
+        return row.document
+    before = wire.decode(row.document)
+    after = msgspec.structs.replace(
+        before,
+        status=OrderStatus.REFUNDED.value,
+        refunded_on=clock.to_wire(clock.now()),
+        stripe_details=msgspec.structs.replace(
+            before.stripe_details, refund_id=outcome.processor_reference, refund_reason=outcome.processor_reason,
+        ),
+    )
+    return save_change(repository, row, before, after, "refund", token_id)
