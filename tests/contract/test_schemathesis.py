@@ -64,6 +64,8 @@ REAL: dict[str, list[str]] = {}
 def flatmap_path_parameters(context, path_parameters: dict) -> st.SearchStrategy:
     """Most examples address the real site and its real orders, so that the happy paths (and the
     409s of the status table) are exercised; the generated value is kept as one choice among them."""
+    if not path_parameters:
+        return st.just(path_parameters)
     choices = {}
     if "site_id" in path_parameters:
         choices["site_id"] = st.sampled_from([*REAL["site_ids"] * 4, path_parameters["site_id"]])
@@ -77,7 +79,7 @@ def real_data(db):
     shop = make_shop(db, rate_limit=0)
     orders = [place(db, shop) for _ in range(3)] + [place(db, shop, status="fulfilled") for _ in range(2)]
     REAL["site_ids"] = [shop.site.id]
-    REAL["order_ids"] = [order.orderId for order in orders]
+    REAL["order_ids"] = [order.order_id for order in orders]
     yield shop
     REAL.clear()
 

@@ -22,4 +22,4 @@ app.add_typer(admin.db_app, name="db")
 
 
 def main() -> None:
-    app()
+    app(prog_name="orderdesk")
