@@ -31,6 +31,6 @@ def demo(host: HostOption = None, port: PortOption = None, database: DatabaseOpt
   site id   {site.id}
   token     {token}
 
-  curl -H "Authorization: Bearer {token}" "{base}/sites/{site.id}/orders?limit=2"
-""")
+  curl -s -H "Authorization: Bearer {token}" "{base}/sites/{site.id}/orders?limit=2"
+""", soft_wrap=True, highlight=False)
     run_server(config)
