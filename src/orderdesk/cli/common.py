@@ -13,7 +13,7 @@ from orderdesk.store.engine import create_engine
 from orderdesk.store.migrate import upgrade
 from orderdesk.store.unit_of_work import Database
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DatabaseOption = Annotated[
     str | None,
