@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -35,14 +36,30 @@ def json_object(request: Request, body: bytes) -> dict[str, Any]:
 
 
 def typed(request: Request, body: bytes, kind: type[T]) -> T:
-    """The body decoded into `kind`, with a validation_error naming the offending field."""
-    _check_content_type(request, body)
+    """The body decoded into `kind`, with a validation_error naming the offending fields."""
+    values = json_object(request, body)
+    known = {field.encode_name for field in msgspec.structs.fields(kind)}
+    unknown = [FieldProblem(key, "is not a known field") for key in values if key not in known]
+    if unknown:
+        raise ValidationFailed(unknown)
     try:
-        return msgspec.json.decode(body or b"{}", type=kind)
+        return msgspec.convert(values, kind)
     except msgspec.ValidationError as error:
         raise ValidationFailed([_problem(str(error))]) from None
-    except msgspec.DecodeError:
-        raise BadRequest() from None
+
+
+def small_body(request: Request, body: bytes, checks: dict[str, Callable[[Any], str | None]]) -> dict[str, Any]:
+    """A body of a few known fields; every unknown field and every failed check is named."""
+    values = json_object(request, body)
+    problems = []
+    for key, value in values.items():
+        check = checks.get(key)
+        message = "is not a known field" if check is None else check(value)
+        if message:
+            problems.append(FieldProblem(key, message))
+    if problems:
+        raise ValidationFailed(problems)
+    return values
 
 
 def _problem(message: str) -> FieldProblem:
@@ -56,25 +73,37 @@ def _problem(message: str) -> FieldProblem:
     return FieldProblem(path or "body", text)
 
 
-def query_int(request: Request, name: str, default: int, minimum: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed.of(name, "must be an integer") from None
-    if value < minimum:
-        raise ValidationFailed.of(name, f"must be at least {minimum}")
-    return value
+class Query:
+    """Query parameters, read one by one; `done()` raises one error naming every bad one."""
 
+    def __init__(self, request: Request) -> None:
+        self.params = request.query_params
+        self.problems: list[FieldProblem] = []
 
-def query_choice(request: Request, name: str, choices: type[T]) -> T | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return choices(raw)  # type: ignore[call-arg]
-    except ValueError:
-        allowed = ", ".join(c.value for c in choices)  # type: ignore[attr-defined]
-        raise ValidationFailed.of(name, f"must be one of {allowed}") from None
+    def integer(self, name: str, default: int, minimum: int) -> int:
+        raw = self.params.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(FieldProblem(name, "must be an integer"))
+            return default
+        if value < minimum:
+            self.problems.append(FieldProblem(name, f"must be at least {minimum}"))
+        return value
+
+    def choice(self, name: str, choices: type[T]) -> T | None:
+        raw = self.params.get(name)
+        if raw is None or raw == "":
+            return None
+        try:
+            return choices(raw)  # type: ignore[call-arg]
+        except ValueError:
+            allowed = ", ".join(c.value for c in choices)  # type: ignore[attr-defined]
+            self.problems.append(FieldProblem(name, f"must be one of {allowed}"))
+            return None
+
+    def done(self) -> None:
+        if self.problems:
+            raise ValidationFailed(self.problems)

@@ -99,6 +99,8 @@ def complete_order(order: OrderDoc, site: Site, order_id: str) -> tuple[OrderDoc
         application_fee = check.computed(UNSET, fee, "applicationFee")
     else:
         application_fee, fee = check.money(order.application_fee, "applicationFee")
+        if not 0 <= fee <= total:
+            check.fail("applicationFee", f"must be between 0 and the order's total ({total})")
     net_amount = _net_amount(check, order.net_amount, total, fee)
     if order.purchased_items_count is not UNSET and order.purchased_items_count != count:
         check.fail("purchasedItemsCount", f"must be {count} (the sum of the items' counts)")

@@ -37,7 +37,7 @@ class Reservation:
 def refund_order(db: Database, processor: PaymentProcessor, site_id: str, order_id: str,
                  reason: str | None, token_id: str | None) -> bytes:
     """Refund everything still refundable; an order already refunded is returned unchanged."""
-    reservation, document = _reserve_remainder(db, site_id, order_id, reason)
+    reservation, document = _reserve_remainder(db, site_id, order_id, reason, token_id)
     if reservation is None:
         return document
     request = RefundRequest(
@@ -52,12 +52,20 @@ def refund_order(db: Database, processor: PaymentProcessor, site_id: str, order_
     return settle_refund(db, reservation.refund, outcome, token_id)
 
 
-def _reserve_remainder(db: Database, site_id: str, order_id: str,
-                       reason: str | None) -> tuple[Reservation | None, bytes]:
+def _reserve_remainder(db: Database, site_id: str, order_id: str, reason: str | None,
+                       token_id: str | None) -> tuple[Reservation | None, bytes]:
     with db.unit_of_work() as work:
         repository, row = lock_order(work, site_id, order_id)
         if transition(order_id, OrderStatus(row.status), OrderAction.REFUND) is None:
             return None, row.document
+        if row.captured_amount == 0:
+            # Nothing was captured (a free order): there is nothing to ask a processor for.
+            before = wire.decode(row.document)
+            after = msgspec.structs.replace(before, status=OrderStatus.REFUNDED.value,
+                                            refunded_on=clock.to_wire(clock.now()))
+            document = save_change(repository, row, before, after, "refund", token_id)
+            work.commit()
+            return None, document
         available = row.captured_amount - row.refund_reserved
         if available <= 0:
             raise Conflict(f"Order {order_id} has a refund in progress; nothing more is available to refund")

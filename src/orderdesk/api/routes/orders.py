@@ -6,16 +6,25 @@ from litestar import MediaType, Request, Response, get, patch, post
 
 from orderdesk.api.auth import authorize
 from orderdesk.api.threads import in_thread
-from orderdesk.api.bodies import json_object, query_choice, query_int, typed
+from orderdesk.api.bodies import Query, json_object, small_body, typed
 from orderdesk.domain.orders import OrderStatus, RefundReason
 from orderdesk.domain.sites import Scope
-from orderdesk.errors import ValidationFailed
 from orderdesk.services import orders, placing, refunding
 from orderdesk.wire.orders import OrderDoc
 
 READ, WRITE = Scope.ECOMMERCE_READ, Scope.ECOMMERCE_WRITE
 ORDERS = "/v2/sites/{site_id:str}/orders"
 ORDER = ORDERS + "/{order_id:str}"
+
+
+def _boolean(value: object) -> str | None:
+    return None if isinstance(value, bool) else "must be a boolean"
+
+
+def _refund_reason(value: object) -> str | None:
+    if value is None or value in {reason.value for reason in RefundReason}:
+        return None
+    return "must be one of duplicate, fraudulent, requested"
 
 
 def _json(content: bytes, status: int = 200) -> Response:
@@ -29,9 +38,11 @@ async def list_orders(request: Request, site_id: str) -> Response:
 
 def _list_orders(request: Request, site_id: str) -> Response:
     authorize(request, READ, site_id, ecommerce=True)
-    status = query_choice(request, "status", OrderStatus)
-    offset = query_int(request, "offset", 0, minimum=0)
-    limit = query_int(request, "limit", 100, minimum=1)
+    query = Query(request)
+    status = query.choice("status", OrderStatus)
+    offset = query.integer("offset", 0, minimum=0)
+    limit = query.integer("limit", 100, minimum=1)
+    query.done()
     page = orders.list_orders(request.app.state.db, site_id, status, offset, limit)
     return _json(
         b'{"orders":[' + b",".join(page.documents)
@@ -67,13 +78,8 @@ async def fulfill_order(request: Request, site_id: str, order_id: str, body: byt
 
 def _fulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    fields = json_object(request, body)
-    unknown = set(fields) - {"sendOrderFulfilledEmail"}
-    if unknown:
-        raise ValidationFailed.of(sorted(unknown)[0], "is not a known field")
+    fields = small_body(request, body, {"sendOrderFulfilledEmail": _boolean})
     send_email = fields.get("sendOrderFulfilledEmail", False)
-    if not isinstance(send_email, bool):
-        raise ValidationFailed.of("sendOrderFulfilledEmail", "must be a boolean")
     document, _ = orders.fulfill_order(request.app.state.db, site_id, order_id, caller.token.id, send_email)
     return _json(document)
 
@@ -85,9 +91,7 @@ async def unfulfill_order(request: Request, site_id: str, order_id: str, body: b
 
 def _unfulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    fields = json_object(request, body)
-    if fields:
-        raise ValidationFailed.of(sorted(fields)[0], "is not a known field")
+    small_body(request, body, {})
     return _json(orders.unfulfill_order(request.app.state.db, site_id, order_id, caller.token.id))
 
 
@@ -98,13 +102,7 @@ async def refund_order(request: Request, site_id: str, order_id: str, body: byte
 
 def _refund_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    fields = json_object(request, body)
-    unknown = set(fields) - {"reason"}
-    if unknown:
-        raise ValidationFailed.of(sorted(unknown)[0], "is not a known field")
-    reason = fields.get("reason")
-    if reason is not None and reason not in set(RefundReason):
-        raise ValidationFailed.of("reason", "must be one of duplicate, fraudulent, requested")
+    reason = small_body(request, body, {"reason": _refund_reason}).get("reason")
     state = request.app.state
     return _json(refunding.refund_order(state.db, state.processor, site_id, order_id, reason, caller.token.id))
 
