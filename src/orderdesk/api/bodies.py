@@ -13,6 +13,7 @@ from orderdesk.errors import BadRequest, FieldProblem, ValidationFailed
 
 T = TypeVar("T")
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<field>[^`]*)`")
 
 
@@ -28,7 +29,8 @@ def json_object(request: Request, body: bytes) -> dict[str, Any]:
         return {}
     try:
         value = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
+        # RecursionError: a body nested thousands of levels deep is malformed input, not our fault.
         raise BadRequest() from None
     if not isinstance(value, dict):
         raise ValidationFailed.of("body", "must be a JSON object")
@@ -84,11 +86,11 @@ class Query:
         raw = self.params.get(name)
         if raw is None or raw == "":
             return default
-        try:
-            value = int(raw)
-        except ValueError:
+        if not _INTEGER.fullmatch(raw):
+            # int() would also take "5_0", " 5" and non-ASCII digits.
             self.problems.append(FieldProblem(name, "must be an integer"))
             return default
+        value = int(raw)
         if value < minimum:
             self.problems.append(FieldProblem(name, f"must be at least {minimum}"))
         return value
