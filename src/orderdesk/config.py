@@ -25,7 +25,6 @@ class Settings:
     log_level: str = "info"
     log_format: str = "console"
     max_body_bytes: int = 1024 * 1024
-    refund_timeout: float = 10.0
     simulated_delay: float = 0.0
 
     @classmethod
