@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///./orderdesk.db"
@@ -40,9 +40,6 @@ class Settings:
         settings = cls(**values)
         settings.check()
         return settings
-
-    def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
 
     def check(self) -> None:
         if self.environment == "production" and self.database_url.startswith("sqlite") and self.workers > 1:

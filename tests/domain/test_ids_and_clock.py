@@ -13,8 +13,7 @@ def test_order_ids_are_short_until_a_site_holds_a_sixteenth_of_the_space():
 
 
 def test_object_ids_are_24_lowercase_hex():
-    assert ids.is_object_id(ids.object_id())
-    assert not ids.is_object_id("580E63E98C9A982AC9B8B741")
+    assert re.fullmatch(r"[0-9a-f]{24}", ids.object_id())
 
 
 def test_timestamps_are_utc_with_milliseconds_and_z():

@@ -14,10 +14,6 @@ def object_id() -> str:
     return secrets.token_hex(12)
 
 
-def is_object_id(text: str) -> bool:
-    return len(text) == 24 and all(c in "0123456789abcdef" for c in text)
-
-
 def order_id(order_count: int, randbits=secrets.randbits) -> str:
     """A random order id for a site that already holds `order_count` orders."""
     if order_count > LONG_ORDER_IDS_AFTER:

@@ -35,10 +35,6 @@ class SimulatedProcessor:
                 known = self._answers[request.refund_id] = _answer(request)
             return known
 
-    def refunds_made(self) -> set[str]:
-        with self._lock:
-            return {key for key, outcome in self._answers.items() if outcome.state != RefundState.FAILED}
-
 
 def _answer(request: RefundRequest) -> RefundOutcome:
     reference = "re_sim_" + hashlib.sha256(request.refund_id.encode()).hexdigest()[:24]

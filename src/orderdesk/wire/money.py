@@ -7,7 +7,6 @@ from functools import lru_cache
 import msgspec
 from babel.numbers import get_currency_precision, get_currency_symbol
 
-from orderdesk.domain.money import Money
 
 
 class MoneyDoc(msgspec.Struct, omit_defaults=True):
@@ -41,10 +40,6 @@ def display(amount: int, currency: str) -> str:
     major, minor = divmod(abs(amount), 10**digits)
     number = f"{major:,}" if digits == 0 else f"{major:,}.{minor:0{digits}d}"
     return f"{sign}{_symbol(currency)} {number} {currency}"
-
-
-def to_doc(money: Money) -> MoneyDoc:
-    return MoneyDoc(money.currency, str(money.amount), display(money.amount, money.currency))
 
 
 def major_units(amount: int, currency: str) -> str:

@@ -41,8 +41,6 @@ class SiteRepository:
     def all(self) -> list[Site]:
         return [_site(row) for row in self.connection.execute(sa.select(sites).order_by(sites.c.created_on))]
 
-    def count(self) -> int:
-        return self.connection.execute(sa.select(sa.func.count()).select_from(sites)).scalar_one()
 
 
 _token_and_site = sa.select(tokens, *[c.label(f"s_{c.name}") for c in sites.c]).join(
