@@ -42,7 +42,6 @@ class SiteRepository:
         return [_site(row) for row in self.connection.execute(sa.select(sites).order_by(sites.c.created_on))]
 
 
-
 _token_and_site = sa.select(tokens, *[c.label(f"s_{c.name}") for c in sites.c]).join(
     sites, sites.c.id == tokens.c.site_id
 )
