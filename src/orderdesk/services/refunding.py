@@ -61,9 +61,7 @@ def _reserve_remainder(db: Database, site_id: str, order_id: str, reason: str | 
         if row.captured_amount == 0:
             # Nothing was captured (a free order): there is nothing to ask a processor for.
             before = wire.decode(row.document)
-            after = msgspec.structs.replace(before, status=OrderStatus.REFUNDED.value,
-                                            refunded_on=clock.to_wire(clock.now()))
-            document = save_change(repository, row, before, after, "refund", token_id)
+            document = save_change(repository, row, before, _refunded(before), "refund", token_id)
             work.commit()
             return None, document
         available = row.captured_amount - row.refund_reserved
@@ -117,12 +115,17 @@ def _settle(work, refund: RefundRow, outcome: RefundOutcome, token_id: str | Non
     if succeeded < row.captured_amount:
         return row.document
     before = wire.decode(row.document)
-    after = msgspec.structs.replace(
-        before,
-        status=OrderStatus.REFUNDED.value,
-        refunded_on=clock.to_wire(clock.now()),
-        stripe_details=msgspec.structs.replace(
-            before.stripe_details, refund_id=outcome.processor_reference, refund_reason=outcome.processor_reason,
-        ),
+    return save_change(repository, row, before, _refunded(before, outcome), "refund", token_id)
+
+
+def _refunded(order: wire.OrderDoc, outcome: RefundOutcome | None = None) -> wire.OrderDoc:
+    """The order once refunded; `outcome` is the processor's answer, when one was asked."""
+    stripe_details = order.stripe_details
+    if outcome is not None:
+        stripe_details = msgspec.structs.replace(
+            stripe_details, refund_id=outcome.processor_reference, refund_reason=outcome.processor_reason,
+        )
+    return msgspec.structs.replace(
+        order, status=OrderStatus.REFUNDED.value, refunded_on=clock.to_wire(clock.now()),
+        stripe_details=stripe_details,
     )
-    return save_change(repository, row, before, after, "refund", token_id)

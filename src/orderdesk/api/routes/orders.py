@@ -21,8 +21,11 @@ def _boolean(value: object) -> str | None:
     return None if isinstance(value, bool) else "must be a boolean"
 
 
+_REFUND_REASONS = frozenset(reason.value for reason in RefundReason)
+
+
 def _refund_reason(value: object) -> str | None:
-    if value is None or value in {reason.value for reason in RefundReason}:
+    if value is None or value in _REFUND_REASONS:
         return None
     return "must be one of duplicate, fraudulent, requested"
 
