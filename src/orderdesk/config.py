@@ -26,6 +26,11 @@ class Settings:
     log_format: str = "console"
     max_body_bytes: int = 1024 * 1024
     simulated_delay: float = 0.0
+    simulated_fail_after: float = 10.0
+    simulated_information_window: float = 300.0
+    processor_timeout: float = 10.0
+    reconcile_interval: float = 15.0
+    reconcile_after: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -64,6 +64,11 @@ class OrderNotFound(AppError):
     message = "Requested resource not found: The order cannot be found"
 
 
+class RefundNotFound(AppError):
+    status, code = 404, "resource_not_found"
+    message = "Requested resource not found: The refund cannot be found"
+
+
 class MethodNotAllowed(AppError):
     status, code, message = 405, "bad_request", "Bad Request: Method not allowed"
 
@@ -90,6 +95,18 @@ class TooManyRequests(AppError):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__()
+
+
+class IdempotencyKeyReused(AppError):
+    """The same Idempotency-Key came with a different request (BEHAVIOUR.md section 7)."""
+
+    status, code = 422, "bad_request"
+    message = "Bad Request: This Idempotency-Key was already used with a different request"
+
+
+class IdempotencyKeyInFlight(AppError):
+    status, code = 409, "conflict"
+    message = "Conflict: A request with this Idempotency-Key is still being processed"
 
 
 class RefundDeclined(AppError):

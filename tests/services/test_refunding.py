@@ -22,7 +22,7 @@ def _facts(db, shop, order_id):
 def test_a_full_refund_goes_through_the_processor_once_and_refunds_the_order(db):
     shop = make_shop(db)
     order = place(db, shop)
-    processor = SimulatedProcessor()
+    processor = SimulatedProcessor(db)
 
     document = refunding.refund_order(db, processor, shop.site.id, order.order_id, "requested", shop.token_id)
 
@@ -39,7 +39,7 @@ def test_a_full_refund_goes_through_the_processor_once_and_refunds_the_order(db)
 def test_refunding_a_refunded_order_calls_nobody(db):
     shop = make_shop(db)
     order = place(db, shop)
-    processor = SimulatedProcessor()
+    processor = SimulatedProcessor(db)
     first = refunding.refund_order(db, processor, shop.site.id, order.order_id, None, shop.token_id)
 
     again = refunding.refund_order(db, processor, shop.site.id, order.order_id, None, shop.token_id)
@@ -54,7 +54,7 @@ def test_a_declined_refund_releases_its_amount_and_leaves_the_order(db):
     before = orders.get_order(db, shop.site.id, order.order_id)
 
     with pytest.raises(RefundDeclined) as declined:
-        refunding.refund_order(db, SimulatedProcessor(), shop.site.id, order.order_id, None, shop.token_id)
+        refunding.refund_order(db, SimulatedProcessor(db), shop.site.id, order.order_id, None, shop.token_id)
 
     row, refunds = _facts(db, shop, order.order_id)
     assert declined.value.reason == "card_declined"
@@ -67,14 +67,14 @@ def test_a_pending_order_cannot_be_refunded(db):
     shop = make_shop(db)
     order = place(db, shop, status="pending")
     with pytest.raises(TransitionNotAllowed):
-        refunding.refund_order(db, SimulatedProcessor(), shop.site.id, order.order_id, None, shop.token_id)
+        refunding.refund_order(db, SimulatedProcessor(db), shop.site.id, order.order_id, None, shop.token_id)
     assert _facts(db, shop, order.order_id)[1] == []
 
 
 def test_concurrent_refunds_of_one_order_pay_out_exactly_once(db):
     shop = make_shop(db)
     order = place(db, shop)
-    processor = SimulatedProcessor(delay=0.05)
+    processor = SimulatedProcessor(db, delay=0.05)
     outcomes: list[str] = []
     barrier = threading.Barrier(8)
 

@@ -8,10 +8,11 @@ from litestar.datastructures import State
 from orderdesk.api.errors import EXCEPTION_HANDLERS
 from orderdesk.api.middleware import RequestContext
 from orderdesk.api.ratelimit import MemoryRateLimiter, RateLimiter
-from orderdesk.api.routes import orders, sites
+from orderdesk.api.routes import orders, refunds, sites
 from orderdesk.config import Settings
+from orderdesk.services.reconciler import Reconciler
 from orderdesk.logs import configure_logging
-from orderdesk.payments.simulated import SimulatedProcessor
+from orderdesk.payments.directory import Processors
 from orderdesk.services.ports import PaymentProcessor
 from orderdesk.store.engine import create_engine
 from orderdesk.store.unit_of_work import Database
@@ -21,19 +22,22 @@ def create_app(settings: Settings | None = None, processor: PaymentProcessor | N
                rate_limiter: RateLimiter | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db = Database(create_engine(settings.database_url))
+    processors = Processors(db, settings, fixed=processor)
+    reconciler = Reconciler(db, processors, settings.reconcile_interval, settings.reconcile_after)
     state = State({
         "settings": settings,
         "db": db,
-        "processor": processor or SimulatedProcessor(delay=settings.simulated_delay),
+        "processors": processors,
         "rate_limiter": rate_limiter or MemoryRateLimiter(),
     })
     app = Litestar(
-        route_handlers=[*orders.ROUTES, *sites.ROUTES],
+        route_handlers=[*orders.ROUTES, *refunds.ROUTES, *sites.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         state=state,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,
-        on_shutdown=[db.dispose],
+        on_startup=[reconciler.start],
+        on_shutdown=[reconciler.stop, db.dispose],
         logging_config=None,
     )
     return RequestContext(app, access_log=settings.log_level == "debug")  # type: ignore[return-value]

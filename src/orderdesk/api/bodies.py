@@ -22,13 +22,13 @@ def _check_content_type(request: Request, body: bytes) -> None:
         raise BadRequest("Bad Request: Request is malformed (send Content-Type: application/json)")
 
 
-def json_object(request: Request, body: bytes) -> dict[str, Any]:
+def json_object(request: Request, body: bytes, decode: Callable[[bytes], Any] = msgspec.json.decode) -> dict[str, Any]:
     """The body as a JSON object; an empty body is `{}`."""
     _check_content_type(request, body)
     if not body.strip():
         return {}
     try:
-        value = msgspec.json.decode(body)
+        value = decode(body)
     except (msgspec.DecodeError, RecursionError):
         # RecursionError: a body nested thousands of levels deep is malformed input, not our fault.
         raise BadRequest() from None

@@ -1,4 +1,9 @@
-"""The simulated processor (BEHAVIOUR.md section 8): refunds succeed except for magic card endings."""
+"""The simulated processor (BEHAVIOUR.md section 8): refunds succeed except for magic card endings.
+
+Its ledger lives in our database, so the same refund id gets the same answer from every process
+and after a restart, and a refund that is pending settles on the clock: `5126` fails once
+`fail_after` seconds have passed since the first ask, `0839` expires after `information_window`.
+"""
 
 from __future__ import annotations
 
@@ -6,44 +11,67 @@ import hashlib
 import threading
 import time
 
+from orderdesk.domain import clock
 from orderdesk.services.ports import RefundOutcome, RefundRequest, RefundState
+from orderdesk.store.repositories.simulated import SimulatedLedger
+from orderdesk.store.unit_of_work import Database
 
 DECLINES_AT_ONCE = "4111"  # fails at once: card_declined
 FAILS_LATER = "5126"  # pending, then failed: expired_or_canceled_card
 NEEDS_BANK_DETAILS = "0839"  # pending_information, then expired
 
 # Stripe's words for our reasons; the simulated processor speaks like Stripe.
-_REASON_WORDS = {"requested": "requested_by_customer", "duplicate": "duplicate", "fraudulent": "fraudulent"}
+REASON_WORDS = {"requested": "requested_by_customer", "duplicate": "duplicate", "fraudulent": "fraudulent"}
 
 
 class SimulatedProcessor:
-    """Deterministic and idempotent: the same refund id always gets the same answer, counted once."""
+    """Deterministic and idempotent: the same refund id always gets the same answer, refunded once."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    name = "simulated"
+
+    def __init__(self, db: Database, delay: float = 0.0, fail_after: float = 10.0,
+                 information_window: float = 300.0) -> None:
+        self.db = db
         self.delay = delay
+        self.fail_after_ms = int(fail_after * 1000)
+        self.information_window_ms = int(information_window * 1000)
         self._lock = threading.Lock()
-        self._answers: dict[str, RefundOutcome] = {}
-        self.calls: list[RefundRequest] = []
+        self.calls: list[RefundRequest] = []  # this instance's calls, for tests in the same process
 
     def refund(self, request: RefundRequest) -> RefundOutcome:
         if self.delay:
             time.sleep(self.delay)
         with self._lock:
             self.calls.append(request)
-            known = self._answers.get(request.refund_id)
-            if known is None:
-                known = self._answers[request.refund_id] = _answer(request)
-            return known
+        now = clock.to_millis(clock.now())
+        with self.db.unit_of_work() as work:
+            first_asked, _ = SimulatedLedger(work.connection).ask(
+                request.refund_id, reference(request.refund_id), request.amount, request.currency,
+                request.payment.card_last4, request.reason, now,
+            )
+            work.commit()
+        return self.answer(request, first_asked, now)
+
+    def refresh(self, request: RefundRequest, reference: str | None) -> RefundOutcome:
+        return self.refund(request)
+
+    def answer(self, request: RefundRequest, first_asked: int, now: int) -> RefundOutcome:
+        ref, reason = reference(request.refund_id), REASON_WORDS.get(request.reason or "", request.reason)
+        last4 = request.payment.card_last4
+        if last4 == DECLINES_AT_ONCE:
+            return RefundOutcome(RefundState.FAILED, ref, reason, failure_reason="card_declined")
+        if last4 == FAILS_LATER:
+            if now - first_asked < self.fail_after_ms:
+                return RefundOutcome(RefundState.PENDING, ref, reason)
+            return RefundOutcome(RefundState.FAILED, ref, reason, failure_reason="expired_or_canceled_card")
+        if last4 == NEEDS_BANK_DETAILS:
+            expires_on = first_asked + self.information_window_ms
+            if now < expires_on:
+                return RefundOutcome(RefundState.PENDING_INFORMATION, ref, reason, expires_on=expires_on)
+            return RefundOutcome(RefundState.EXPIRED, ref, reason, failure_reason="expired", expires_on=expires_on)
+        return RefundOutcome(RefundState.SUCCEEDED, ref, reason)
 
 
-def _answer(request: RefundRequest) -> RefundOutcome:
-    reference = "re_sim_" + hashlib.sha256(request.refund_id.encode()).hexdigest()[:24]
-    reason = _REASON_WORDS.get(request.reason or "", request.reason)
-    last4 = request.payment.card_last4
-    if last4 == DECLINES_AT_ONCE:
-        return RefundOutcome(RefundState.FAILED, reference, reason, failure_reason="card_declined")
-    if last4 == FAILS_LATER:
-        return RefundOutcome(RefundState.PENDING, reference, reason)
-    if last4 == NEEDS_BANK_DETAILS:
-        return RefundOutcome(RefundState.PENDING_INFORMATION, reference, reason)
-    return RefundOutcome(RefundState.SUCCEEDED, reference, reason)
+def reference(refund_id: str) -> str:
+    """The simulated processor's own id for our refund."""
+    return "re_sim_" + hashlib.sha256(refund_id.encode()).hexdigest()[:24]

@@ -171,6 +171,11 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def payment_reference(order: OrderDoc) -> str | None:
+    """The id a processor's events name the order's payment by."""
+    return order.stripe_details.payment_intent_id or order.stripe_details.charge_id
+
+
 def new_order_id(repository: OrderRepository, site_id: str, wanted: str | msgspec.UnsetType) -> str:
     if wanted is not UNSET:
         if _ORDER_ID.match(wanted) and not repository.exists(site_id, wanted):
@@ -203,7 +208,7 @@ def _place_order(db: Database, site: Site, order: OrderDoc, token_id: str | None
             site_id=site.id, order_id=order_id, status=status.value,
             accepted_on=clock.to_millis(clock.from_wire(completed.accepted_on)), currency=site.currency,
             captured_amount=captured, refund_reserved=captured if status == OrderStatus.REFUNDED else 0,
-            document=document, updated_on=now,
+            document=document, updated_on=now, payment_reference=payment_reference(completed),
         ))
         repository.record(site.id, order_id, "place", "{}", f'{{"status":"{status.value}"}}', token_id, now)
         work.commit()

@@ -1,4 +1,4 @@
-"""What services ask of the outside world: a payment processor."""
+"""What services ask of the outside world: a payment processor, found per site."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ class RefundRequest:
     currency: str
     reason: str | None  # our word: duplicate, fraudulent, requested
     payment: PaymentFacts
+    site_id: str = ""
+    order_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class RefundOutcome:
     processor_reference: str | None = None
     processor_reason: str | None = None  # the processor's own word for the reason
     failure_reason: str | None = None
+    expires_on: int | None = None  # Unix ms; when a pending_information refund expires
 
 
 class ProcessorUnavailable(Exception):
@@ -46,6 +49,26 @@ class ProcessorUnavailable(Exception):
 
 
 class PaymentProcessor(Protocol):
+    name: str  # stored with each refund, so that the reconciler asks the same processor again
+
     def refund(self, request: RefundRequest) -> RefundOutcome:
         """Refund `request.amount`; the same refund_id twice must refund once."""
+        ...
+
+    def refresh(self, request: RefundRequest, reference: str | None) -> RefundOutcome:
+        """The current state of a refund asked for before (`reference` is the processor's id, if known).
+
+        Asks again with the same idempotency key when the processor never answered, so a refund
+        whose first call was lost is made exactly once.
+        """
+        ...
+
+
+class ProcessorDirectory(Protocol):
+    def for_site(self, site_id: str) -> PaymentProcessor:
+        """The processor that refunds this site's orders now."""
+        ...
+
+    def named(self, site_id: str, name: str) -> PaymentProcessor:
+        """The processor called `name` for this site (the one an earlier refund went to)."""
         ...

@@ -13,8 +13,8 @@ from orderdesk.domain import clock, ids
 from orderdesk.domain.money import percent_of
 from orderdesk.domain.sites import Site
 from orderdesk.services import seed_data as words
-from orderdesk.services.placing import PROCESSING_FEE_BPS, PROCESSING_FEE_FIXED
-from orderdesk.services.refunding import new_refund_id
+from orderdesk.services.placing import PROCESSING_FEE_BPS, PROCESSING_FEE_FIXED, payment_reference
+from orderdesk.services.refunding import new_refund_id, whole_order_breakdown
 from orderdesk.store.repositories.orders import NewOrder, OrderRepository
 from orderdesk.store.repositories.refunds import RefundRepository, RefundRow
 from orderdesk.store.unit_of_work import Database
@@ -166,10 +166,11 @@ def seed_orders(db: Database, site: Site, count: int, seed: int = 0, batch: int 
             refunded = captured if order.status == "refunded" else 0
             rows.append(NewOrder(site.id, order.order_id, order.status,
                                  clock.to_millis(clock.from_wire(order.accepted_on)), site.currency, captured,
-                                 refunded, wire.encode(order), now))
+                                 refunded, wire.encode(order), now, payment_reference(order)))
             if refunded:
                 refunds.append(RefundRow(new_refund_id(), site.id, order.order_id, refunded, site.currency,
-                                         "succeeded", "requested", order.stripe_details.refund_id, None, now, now))
+                                         "succeeded", "requested", order.stripe_details.refund_id, None, now, now,
+                                         refunded_amount=refunded, breakdown=whole_order_breakdown(order, refunded)))
         with db.unit_of_work() as work:
             OrderRepository(work.connection).add_many(rows)
             RefundRepository(work.connection).add_many(refunds)

@@ -50,6 +50,8 @@ orders = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("document", sa.LargeBinary, nullable=False),
     sa.Column("updated_on", sa.BigInteger, nullable=False),
+    # The processor's payment intent (or charge) id, so that its events can find the order.
+    sa.Column("payment_reference", sa.String(64), nullable=True),
     sa.UniqueConstraint("site_id", "order_id", name="uq_orders_site_order"),
     sa.CheckConstraint(
         "refund_reserved >= 0 AND refund_reserved <= captured_amount", name="ck_orders_refund_within_capture"
@@ -74,6 +76,7 @@ order_history = sa.Table(
     sa.Column("at", sa.BigInteger, nullable=False),
     sa.Index("ix_order_history_order", "site_id", "order_id", "id"),
 )
+sa.Index("ix_orders_payment_reference", orders.c.payment_reference)
 
 refunds = sa.Table(
     "refunds",
@@ -89,6 +92,83 @@ refunds = sa.Table(
     sa.Column("failure_reason", sa.String(64), nullable=True),
     sa.Column("created_on", sa.BigInteger, nullable=False),
     sa.Column("updated_on", sa.BigInteger, nullable=False),
+    sa.Column("refund_type", sa.String(16), nullable=False, server_default="product"),
+    sa.Column("refunded_amount", sa.BigInteger, nullable=False, server_default="0"),
+    # How the amount splits over products, shipping, tax and items (JSON): what later refunds may take.
+    sa.Column("breakdown", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("processor", sa.String(16), nullable=False, server_default="simulated"),
+    # "<token id>:<Idempotency-Key>": a retried request finds the refund it already made.
+    sa.Column("request_key", sa.String(300), nullable=True),
+    sa.Column("expires_on", sa.BigInteger, nullable=True),
     sa.CheckConstraint("amount > 0", name="ck_refunds_amount_positive"),
+    sa.CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="ck_refunds_refunded_within_amount"),
+    sa.UniqueConstraint("request_key", name="uq_refunds_request_key"),
     sa.Index("ix_refunds_site_order", "site_id", "order_id"),
+    sa.Index("ix_refunds_site_created", "site_id", "created_on", "id"),
+    sa.Index("ix_refunds_state", "state", "updated_on"),
+    sa.Index("ix_refunds_processor_reference", "processor_reference"),
+)
+
+# What an item refund took of each purchased item (skuId = the item's variantId).
+refund_items = sa.Table(
+    "refund_items",
+    metadata,
+    sa.Column("refund_id", sa.String(32), sa.ForeignKey("refunds.id"), primary_key=True),
+    sa.Column("sku_id", sa.String(255), primary_key=True),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Index("ix_refund_items_sku", "sku_id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("token_id", sa.String(24), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),  # running, done
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("content_type", sa.String(128), nullable=True),
+    sa.Column("body", sa.LargeBinary, nullable=True),
+    sa.Column("created_on", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("token_id", "key", name="uq_idempotency_token_key"),
+    sa.Index("ix_idempotency_created", "created_on"),
+)
+
+site_processors = sa.Table(
+    "site_processors",
+    metadata,
+    sa.Column("site_id", sa.String(24), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # stripe
+    sa.Column("secret_key", sa.String(255), nullable=False),
+    sa.Column("api_base", sa.String(255), nullable=True),
+    sa.Column("webhook_secret", sa.String(255), nullable=True),
+    sa.Column("updated_on", sa.BigInteger, nullable=False),
+)
+
+# The simulated processor's own ledger: it lives in our database so that it answers the same
+# idempotency key the same way from every process and across restarts.
+simulated_refunds = sa.Table(
+    "simulated_refunds",
+    metadata,
+    sa.Column("refund_id", sa.String(64), primary_key=True),
+    sa.Column("reference", sa.String(64), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("card_last4", sa.String(4), nullable=True),
+    sa.Column("reason", sa.String(32), nullable=True),
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("created_on", sa.BigInteger, nullable=False),
+)
+
+# Processor events already applied (Stripe delivers at least once).
+processor_events = sa.Table(
+    "processor_events",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("site_id", sa.String(24), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("received_on", sa.BigInteger, nullable=False),
 )

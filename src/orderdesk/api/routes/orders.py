@@ -7,6 +7,7 @@ from litestar import MediaType, Request, Response, get, patch, post
 from orderdesk.api.auth import authorize
 from orderdesk.api.threads import in_thread
 from orderdesk.api.bodies import Query, json_object, small_body, typed
+from orderdesk.api.routes.refunds import request_key
 from orderdesk.domain.orders import OrderStatus, RefundReason
 from orderdesk.domain.sites import Scope
 from orderdesk.services import orders, placing, refunding
@@ -107,7 +108,9 @@ def _refund_order(request: Request, site_id: str, order_id: str, body: bytes) ->
     caller = authorize(request, WRITE, site_id, ecommerce=True)
     reason = small_body(request, body, {"reason": _refund_reason}).get("reason")
     state = request.app.state
-    return _json(refunding.refund_order(state.db, state.processor, site_id, order_id, reason, caller.token.id))
+    processor = state.processors.for_site(site_id)
+    return _json(refunding.refund_order(state.db, processor, site_id, order_id, reason, caller.token.id,
+                                        request_key(request)))
 
 
 @post(ORDERS)

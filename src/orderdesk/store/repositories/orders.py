@@ -34,6 +34,7 @@ class NewOrder:
     refund_reserved: int
     document: bytes
     updated_on: int
+    payment_reference: str | None = None  # the processor's payment intent or charge id
 
 
 _newest_first = (orders.c.accepted_on.desc(), orders.c.order_id)
@@ -67,6 +68,13 @@ class OrderRepository:
         query = sa.select(orders.c.id).where(orders.c.site_id == site_id, orders.c.order_id == order_id)
         return self.connection.execute(query).first() is not None
 
+    def by_payment_reference(self, site_id: str, references: list[str]) -> str | None:
+        """The orderId of the site's order paid by one of `references` (payment intent or charge ids)."""
+        query = sa.select(orders.c.order_id).where(
+            orders.c.payment_reference.in_(references), orders.c.site_id == site_id
+        )
+        return self.connection.execute(query.limit(1)).scalar_one_or_none()
+
     def lock(self, site_id: str, order_id: str) -> OrderRow | None:
         """The order's row, locked for this transaction (SQLite: the write lock is already held)."""
         row = self.connection.execute(
@@ -88,7 +96,7 @@ class OrderRepository:
                 "site_id": o.site_id, "order_id": o.order_id, "status": o.status, "accepted_on": o.accepted_on,
                 "currency": o.currency, "captured_amount": o.captured_amount,
                 "refund_reserved": o.refund_reserved, "version": 1, "document": o.document,
-                "updated_on": o.updated_on,
+                "updated_on": o.updated_on, "payment_reference": o.payment_reference,
             }
             for o in new_orders
         ])

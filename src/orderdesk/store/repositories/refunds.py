@@ -7,7 +7,10 @@ from dataclasses import asdict, dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orderdesk.store.tables import refunds
+from orderdesk.store.tables import refund_items, refunds
+
+UNSETTLED = ("pending", "pending_information")
+HOLDING = ("pending", "pending_information", "succeeded")  # states whose amount is reserved
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,25 @@ class RefundRow:
     failure_reason: str | None
     created_on: int
     updated_on: int
+    refund_type: str = "product"
+    refunded_amount: int = 0
+    breakdown: str = "{}"  # JSON: how the amount splits over products, shipping, tax and items
+    metadata: str = "{}"
+    processor: str = "simulated"
+    request_key: str | None = None
+    expires_on: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundFilter:
+    states: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    order_id: str | None = None
+    sku_id: str | None = None
+    reason: str | None = None
+    failure_reason: str | None = None
+    created_after: int | None = None  # inclusive bounds, Unix ms
+    created_before: int | None = None
 
 
 class RefundRepository:
@@ -36,8 +58,41 @@ class RefundRepository:
         if rows:
             self.connection.execute(refunds.insert(), [asdict(refund) for refund in rows])
 
-    def get(self, refund_id: str) -> RefundRow | None:
-        row = self.connection.execute(sa.select(refunds).where(refunds.c.id == refund_id)).first()
+    def add_items(self, refund_id: str, items: list[tuple[str, int, int]]) -> None:
+        """What an item refund took: (sku id, quantity, amount) per purchased item."""
+        if items:
+            self.connection.execute(refund_items.insert(), [
+                {"refund_id": refund_id, "sku_id": sku, "quantity": quantity, "amount": amount}
+                for sku, quantity, amount in items
+            ])
+
+    def items_of(self, refund_ids: list[str]) -> dict[str, list[tuple[str, int, int]]]:
+        found: dict[str, list[tuple[str, int, int]]] = {}
+        if not refund_ids:
+            return found
+        rows = self.connection.execute(
+            sa.select(refund_items).where(refund_items.c.refund_id.in_(refund_ids))
+            .order_by(refund_items.c.refund_id, refund_items.c.sku_id)
+        )
+        for row in rows:
+            found.setdefault(row.refund_id, []).append((row.sku_id, row.quantity, row.amount))
+        return found
+
+    def get(self, refund_id: str, site_id: str | None = None) -> RefundRow | None:
+        query = sa.select(refunds).where(refunds.c.id == refund_id)
+        if site_id is not None:
+            query = query.where(refunds.c.site_id == site_id)
+        row = self.connection.execute(query).first()
+        return RefundRow(**row._mapping) if row else None
+
+    def by_request_key(self, request_key: str) -> RefundRow | None:
+        row = self.connection.execute(sa.select(refunds).where(refunds.c.request_key == request_key)).first()
+        return RefundRow(**row._mapping) if row else None
+
+    def by_processor_reference(self, site_id: str, reference: str) -> RefundRow | None:
+        row = self.connection.execute(
+            sa.select(refunds).where(refunds.c.processor_reference == reference, refunds.c.site_id == site_id)
+        ).first()
         return RefundRow(**row._mapping) if row else None
 
     def for_order(self, site_id: str, order_id: str) -> list[RefundRow]:
@@ -47,13 +102,78 @@ class RefundRepository:
         )
         return [RefundRow(**row._mapping) for row in rows]
 
+    def page(self, site_id: str, where: RefundFilter, limit: int, starting_after: RefundRow | None = None,
+             ending_before: RefundRow | None = None) -> tuple[list[RefundRow], bool]:
+        """Newest first; one page after (or before) a cursor, and whether more lie beyond it."""
+        query = sa.select(refunds).where(refunds.c.site_id == site_id)
+        for condition in _conditions(where):
+            query = query.where(condition)
+        key = sa.tuple_(refunds.c.created_on, refunds.c.id)
+        if ending_before is not None:
+            query = query.where(key > sa.tuple_(sa.literal(ending_before.created_on), sa.literal(ending_before.id)))
+            rows = list(self.connection.execute(
+                query.order_by(refunds.c.created_on, refunds.c.id).limit(limit + 1)
+            ))
+            more = len(rows) > limit
+            return [RefundRow(**row._mapping) for row in reversed(rows[:limit])], more
+        if starting_after is not None:
+            query = query.where(key < sa.tuple_(sa.literal(starting_after.created_on), sa.literal(starting_after.id)))
+        rows = list(self.connection.execute(
+            query.order_by(refunds.c.created_on.desc(), refunds.c.id.desc()).limit(limit + 1)
+        ))
+        return [RefundRow(**row._mapping) for row in rows[:limit]], len(rows) > limit
+
+    def unsettled(self, updated_before: int, limit: int = 100) -> list[RefundRow]:
+        """Refunds still waiting for the processor, oldest first, untouched since `updated_before`."""
+        rows = self.connection.execute(
+            sa.select(refunds).where(refunds.c.state.in_(UNSETTLED), refunds.c.updated_on < updated_before)
+            .order_by(refunds.c.updated_on).limit(limit)
+        )
+        return [RefundRow(**row._mapping) for row in rows]
+
     def settle(self, refund_id: str, state: str, processor_reference: str | None,
-               failure_reason: str | None, at: int) -> bool:
-        """Move a pending refund to its outcome; False if it was already settled."""
+               failure_reason: str | None, refunded_amount: int, expires_on: int | None, at: int) -> bool:
+        """Move an unsettled refund to `state`; False if it was settled already."""
         result = self.connection.execute(
             refunds.update()
-            .where(refunds.c.id == refund_id, refunds.c.state.in_(("pending", "pending_information")))
+            .where(refunds.c.id == refund_id, refunds.c.state.in_(UNSETTLED))
             .values(state=state, processor_reference=processor_reference, failure_reason=failure_reason,
-                    updated_on=at)
+                    refunded_amount=refunded_amount, expires_on=expires_on, updated_on=at)
         )
         return result.rowcount == 1
+
+    def touch(self, refund_id: str, at: int) -> None:
+        """Note that the processor was asked again (the reconciler waits before asking once more)."""
+        self.connection.execute(
+            refunds.update().where(refunds.c.id == refund_id, refunds.c.state.in_(UNSETTLED)).values(updated_on=at)
+        )
+
+    def set_metadata(self, refund_id: str, metadata: str, at: int) -> None:
+        self.connection.execute(refunds.update().where(refunds.c.id == refund_id).values(metadata=metadata, updated_on=at))
+
+    def count_by_state(self) -> dict[str, int]:
+        rows = self.connection.execute(sa.select(refunds.c.state, sa.func.count()).group_by(refunds.c.state))
+        return {state: count for state, count in rows}
+
+
+def _conditions(where: RefundFilter) -> list:
+    conditions = []
+    if where.states:
+        conditions.append(refunds.c.state.in_(where.states))
+    if where.ids:
+        conditions.append(refunds.c.id.in_(where.ids))
+    if where.order_id is not None:
+        conditions.append(refunds.c.order_id == where.order_id)
+    if where.sku_id is not None:
+        conditions.append(refunds.c.id.in_(
+            sa.select(refund_items.c.refund_id).where(refund_items.c.sku_id == where.sku_id)
+        ))
+    if where.reason is not None:
+        conditions.append(refunds.c.reason == where.reason)
+    if where.failure_reason is not None:
+        conditions.append(refunds.c.failure_reason == where.failure_reason)
+    if where.created_after is not None:
+        conditions.append(refunds.c.created_on >= where.created_after)
+    if where.created_before is not None:
+        conditions.append(refunds.c.created_on <= where.created_before)
+    return conditions

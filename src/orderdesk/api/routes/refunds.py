@@ -1,0 +1,125 @@
+"""The Refunds resource (our extension, Digital River's shape, scoped by site)."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import MediaType, Request, Response, get, post
+
+from orderdesk.api.auth import authorize
+from orderdesk.api.bodies import Query, json_object
+from orderdesk.api.threads import in_thread
+from orderdesk.domain import clock
+from orderdesk.domain.sites import Scope
+from orderdesk.errors import FieldProblem, RefundNotFound, ValidationFailed
+from orderdesk.services import refunds
+from orderdesk.services.ports import RefundState
+from orderdesk.store.repositories.refunds import RefundFilter
+from orderdesk.wire.refunds import decode_exact, is_refund_id, parse_metadata, parse_new_refund
+
+READ, WRITE = Scope.ECOMMERCE_READ, Scope.ECOMMERCE_WRITE
+REFUNDS = "/v2/sites/{site_id:str}/refunds"
+REFUND = REFUNDS + "/{refund_id:str}"
+_TIME_BOUNDS = {"gt": 1, "gte": 0, "lt": -1, "lte": 0}
+
+
+def _json(value: object, status: int = 200) -> Response:
+    return Response(content=msgspec.json.encode(value), media_type=MediaType.JSON, status_code=status)
+
+
+def request_key(request: Request) -> str | None:
+    """The Idempotency-Key of this request, scoped to its token (set by the idempotency layer)."""
+    return request.scope.get("state", {}).get("request_key")
+
+
+@post(REFUNDS)
+async def create_refund(request: Request, site_id: str, body: bytes) -> Response:
+    return await in_thread(_create_refund, request, site_id, body)
+
+
+def _create_refund(request: Request, site_id: str, body: bytes) -> Response:
+    caller = authorize(request, WRITE, site_id, ecommerce=True)
+    new = parse_new_refund(json_object(request, body, decode_exact))
+    state = request.app.state
+    refund = refunds.create_refund(state.db, state.processors, site_id, new, caller.token.id, request_key(request))
+    return _json(refund, status=201)
+
+
+@get(REFUNDS)
+async def list_refunds(request: Request, site_id: str) -> Response:
+    return await in_thread(_list_refunds, request, site_id)
+
+
+def _list_refunds(request: Request, site_id: str) -> Response:
+    authorize(request, READ, site_id, ecommerce=True)
+    query = Query(request)
+    limit = query.integer("limit", 10, minimum=1)
+    if limit > 100:
+        query.problems.append(FieldProblem("limit", "must be at most 100"))
+    state = query.choice("state", RefundState)
+    params = request.query_params
+    after, before = params.get("startingAfter") or None, params.get("endingBefore") or None
+    if after and before:
+        query.problems.append(FieldProblem("endingBefore", "give startingAfter or endingBefore, not both"))
+    ids = tuple(part for value in params.getall("ids", []) for part in value.split(",") if part)
+    created_after, created_before = _created(params, query.problems)
+    query.done()
+    where = RefundFilter(
+        states=(state.value,) if state else (), ids=ids, order_id=params.get("orderId") or None,
+        sku_id=params.get("skuId") or None, reason=params.get("reason") or None,
+        failure_reason=params.get("failureReason") or None, created_after=created_after,
+        created_before=created_before,
+    )
+    page = refunds.list_refunds(request.app.state.db, site_id, refunds.RefundQuery(where, limit, after, before))
+    return _json(page)
+
+
+def _created(params, problems: list[FieldProblem]) -> tuple[int | None, int | None]:
+    """`createdTime[gt|gte|lt|lte]` as inclusive millisecond bounds."""
+    low = high = None
+    for bound, shift in _TIME_BOUNDS.items():
+        name = f"createdTime[{bound}]"
+        raw = params.get(name)
+        if not raw:
+            continue
+        try:
+            at = clock.to_millis(clock.from_wire(raw)) + shift
+        except ValueError:
+            problems.append(FieldProblem(name, "must be an ISO 8601 timestamp"))
+            continue
+        if bound.startswith("g"):
+            low = at if low is None else max(low, at)
+        else:
+            high = at if high is None else min(high, at)
+    return low, high
+
+
+@get(REFUND)
+async def get_refund(request: Request, site_id: str, refund_id: str) -> Response:
+    return await in_thread(_get_refund, request, site_id, refund_id)
+
+
+def _get_refund(request: Request, site_id: str, refund_id: str) -> Response:
+    authorize(request, READ, site_id, ecommerce=True)
+    if not is_refund_id(refund_id):
+        raise RefundNotFound()
+    return _json(refunds.get_refund(request.app.state.db, site_id, refund_id))
+
+
+@post(REFUND)
+async def update_refund(request: Request, site_id: str, refund_id: str, body: bytes) -> Response:
+    return await in_thread(_update_refund, request, site_id, refund_id, body)
+
+
+def _update_refund(request: Request, site_id: str, refund_id: str, body: bytes) -> Response:
+    authorize(request, WRITE, site_id, ecommerce=True)
+    values = json_object(request, body)
+    problems = [FieldProblem(key, "only metadata can be updated") for key in values if key != "metadata"]
+    changes = parse_metadata(values.get("metadata", {}), problems, allow_null=True)
+    if problems:
+        raise ValidationFailed(problems)
+    if not is_refund_id(refund_id):
+        raise RefundNotFound()
+    return _json(refunds.update_metadata(request.app.state.db, site_id, refund_id, changes))
+
+
+ROUTES = [create_refund, list_refunds, get_refund, update_refund]

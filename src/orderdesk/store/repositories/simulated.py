@@ -1,0 +1,36 @@
+"""The simulated processor's ledger: one row per refund id it was asked for."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from orderdesk.store.tables import simulated_refunds
+
+
+class SimulatedLedger:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def ask(self, refund_id: str, reference: str, amount: int, currency: str, card_last4: str | None,
+            reason: str | None, at: int) -> tuple[int, int]:
+        """Record one request for `refund_id`; returns (when it was first asked, how many asks so far)."""
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(simulated_refunds).values(
+            refund_id=refund_id, reference=reference, amount=amount, currency=currency, card_last4=card_last4,
+            reason=reason, calls=1, created_on=at,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[simulated_refunds.c.refund_id],
+            set_={"calls": simulated_refunds.c.calls + 1},
+        ).returning(simulated_refunds.c.created_on, simulated_refunds.c.calls)
+        created_on, calls = self.connection.execute(statement).one()
+        return created_on, calls
+
+    def calls(self, refund_id: str) -> int:
+        """How many times the processor was asked for `refund_id` (0: never)."""
+        found = self.connection.execute(
+            sa.select(simulated_refunds.c.calls).where(simulated_refunds.c.refund_id == refund_id)
+        ).scalar_one_or_none()
+        return found or 0

@@ -1,0 +1,187 @@
+"""The Refunds resource on the wire (Digital River's shape): amounts are exact JSON numbers in major units."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from orderdesk.domain import clock
+from orderdesk.domain.refunds import ItemAsk, RefundAsk, RefundType
+from orderdesk.errors import FieldProblem, ValidationFailed
+from orderdesk.wire.money import currency_digits, is_known_currency, major_units
+
+CREATE_FIELDS = {"orderId", "currency", "amount", "percent", "items", "type", "reason", "metadata"}
+ITEM_FIELDS = {"skuId", "itemId", "quantity", "amount", "percent"}
+MAX_REASON = 64
+MAX_METADATA_KEYS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 50, 40, 500
+_SAFE_ID = re.compile(r"[\x21-\x7e]{1,255}\Z")
+
+
+class RefundItemDoc(msgspec.Struct, rename="camel"):
+    sku_id: str
+    quantity: int
+    amount: msgspec.Raw
+
+
+class RefundDoc(msgspec.Struct, rename="camel"):
+    id: str
+    created_time: str
+    updated_time: str
+    order_id: str
+    currency: str
+    type: str
+    amount: msgspec.Raw
+    refunded_amount: msgspec.Raw
+    items: list[RefundItemDoc]
+    reason: str | None
+    failure_reason: str | None
+    state: str
+    expires_time: str | None
+    metadata: dict[str, str]
+
+
+class RefundListDoc(msgspec.Struct, rename="camel"):
+    has_more: bool
+    data: list[RefundDoc]
+
+
+def number(amount: int, currency: str) -> msgspec.Raw:
+    """2701 USD as the JSON number `27.01`, exact (never through a float)."""
+    return msgspec.Raw(major_units(amount, currency).encode())
+
+
+def timestamp(millis: int | None) -> str | None:
+    return None if millis is None else clock.to_wire(clock.from_millis(millis))
+
+
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def decode_exact(body: bytes) -> Any:
+    """JSON with every non-integer number as an exact Decimal."""
+    return _decoder.decode(body)
+
+
+class NewRefund(msgspec.Struct, frozen=True):
+    order_id: str
+    currency: str
+    ask: RefundAsk
+    reason: str | None
+    metadata: dict[str, str]
+
+
+def parse_new_refund(values: dict[str, Any]) -> NewRefund:
+    """Validate a create body; one 400 names every problem."""
+    problems = [FieldProblem(key, "is not a known field") for key in values if key not in CREATE_FIELDS]
+    order_id = values.get("orderId")
+    if not isinstance(order_id, str) or not order_id:
+        problems.append(FieldProblem("orderId", "is required (the order's orderId)"))
+    currency = values.get("currency")
+    if not isinstance(currency, str) or not is_known_currency(currency):
+        problems.append(FieldProblem("currency", "is required: the order's ISO 4217 currency code"))
+        currency = None
+    kind = values.get("type", RefundType.PRODUCT.value)
+    if kind not in {t.value for t in RefundType}:
+        problems.append(FieldProblem("type", "must be one of product, shipping, tax"))
+        kind = RefundType.PRODUCT.value
+    given = [key for key in ("amount", "percent", "items") if values.get(key) is not None]
+    if len(given) != 1:
+        problems.append(FieldProblem("amount", "give exactly one of amount, percent or items"))
+    if "items" in given and kind != RefundType.PRODUCT:
+        problems.append(FieldProblem("type", "items refunds are product refunds; leave type out"))
+    amount = _amount(values, "amount", currency, problems) if "amount" in given else None
+    basis_points = _percent(values, "percent", problems) if "percent" in given else None
+    items = _items(values.get("items"), currency, problems) if "items" in given else ()
+    reason = values.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+        problems.append(FieldProblem("reason", f"must be a string of at most {MAX_REASON} characters"))
+    metadata = parse_metadata(values.get("metadata", {}), problems, allow_null=False)
+    if problems:
+        raise ValidationFailed(problems)
+    return NewRefund(order_id, currency, RefundAsk(RefundType(kind), amount, basis_points, items), reason,
+                     metadata)
+
+
+def _amount(values: dict, key: str, currency: str | None, problems: list[FieldProblem],
+            field: str | None = None) -> int | None:
+    field = field or key
+    raw = values.get(key)
+    if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
+        problems.append(FieldProblem(field, "must be a number in major units, e.g. 27.01"))
+        return None
+    if currency is None:
+        return None
+    digits = currency_digits(currency)
+    minor = Decimal(raw).scaleb(digits)
+    if minor != minor.to_integral_value():
+        problems.append(FieldProblem(field, f"must have at most {digits} decimal places in {currency}"))
+        return None
+    if minor <= 0:
+        problems.append(FieldProblem(field, "must be more than zero"))
+        return None
+    return int(minor)
+
+
+def _percent(values: dict, key: str, problems: list[FieldProblem], field: str | None = None) -> int | None:
+    field = field or key
+    raw = values.get(key)
+    if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
+        problems.append(FieldProblem(field, "must be a number from 0.01 to 100"))
+        return None
+    basis_points = Decimal(raw) * 100
+    if basis_points != basis_points.to_integral_value() or not 1 <= basis_points <= 10000:
+        problems.append(FieldProblem(field, "must be a number from 0.01 to 100, with at most 2 decimals"))
+        return None
+    return int(basis_points)
+
+
+def _items(raw: Any, currency: str | None, problems: list[FieldProblem]) -> tuple[ItemAsk, ...]:
+    if not isinstance(raw, list) or not raw or len(raw) > 100:
+        problems.append(FieldProblem("items", "must be a list of 1 to 100 items"))
+        return ()
+    asks = []
+    for index, item in enumerate(raw):
+        field = f"items[{index}]"
+        if not isinstance(item, dict):
+            problems.append(FieldProblem(field, "must be an object"))
+            continue
+        problems.extend(FieldProblem(f"{field}.{key}", "is not a known field") for key in item if key not in ITEM_FIELDS)
+        sku = item.get("skuId", item.get("itemId"))
+        if not isinstance(sku, str) or not sku:
+            problems.append(FieldProblem(f"{field}.skuId", "is required: the purchased item's variantId"))
+            continue
+        quantity = item.get("quantity")
+        if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1):
+            problems.append(FieldProblem(f"{field}.quantity", "must be a whole number of at least 1"))
+            quantity = None
+        if item.get("amount") is not None and item.get("percent") is not None:
+            problems.append(FieldProblem(f"{field}.amount", "give amount or percent, not both"))
+        amount = _amount(item, "amount", currency, problems, f"{field}.amount") if item.get("amount") is not None else None
+        basis_points = (_percent(item, "percent", problems, f"{field}.percent")
+                        if item.get("percent") is not None else None)
+        asks.append(ItemAsk(sku, quantity, amount, basis_points))
+    return tuple(asks)
+
+
+def parse_metadata(raw: Any, problems: list[FieldProblem], allow_null: bool) -> dict[str, str | None]:
+    """Metadata: string keys and values, as Stripe limits them; null deletes a key on update."""
+    if not isinstance(raw, dict):
+        problems.append(FieldProblem("metadata", "must be an object of strings"))
+        return {}
+    if len(raw) > MAX_METADATA_KEYS:
+        problems.append(FieldProblem("metadata", f"must have at most {MAX_METADATA_KEYS} keys"))
+    for key, value in raw.items():
+        if not 1 <= len(key) <= MAX_METADATA_KEY:
+            problems.append(FieldProblem(f"metadata.{key[:40]}", f"keys must be 1 to {MAX_METADATA_KEY} characters"))
+        if value is None and allow_null:
+            continue
+        if not isinstance(value, str) or len(value) > MAX_METADATA_VALUE:
+            problems.append(FieldProblem(f"metadata.{key[:40]}", f"must be a string of at most {MAX_METADATA_VALUE} characters"))
+    return raw
+
+
+def is_refund_id(text: str) -> bool:
+    return bool(_SAFE_ID.match(text))
