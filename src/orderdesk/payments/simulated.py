@@ -12,6 +12,7 @@ import threading
 import time
 
 from orderdesk.domain import clock
+from orderdesk.payments.vocabulary import REASON_WORDS
 from orderdesk.services.ports import RefundOutcome, RefundRequest, RefundState
 from orderdesk.store.repositories.simulated import SimulatedLedger
 from orderdesk.store.unit_of_work import Database
@@ -20,8 +21,6 @@ DECLINES_AT_ONCE = "4111"  # fails at once: card_declined
 FAILS_LATER = "5126"  # pending, then failed: expired_or_canceled_card
 NEEDS_BANK_DETAILS = "0839"  # pending_information, then expired
 
-# Stripe's words for our reasons; the simulated processor speaks like Stripe.
-REASON_WORDS = {"requested": "requested_by_customer", "duplicate": "duplicate", "fraudulent": "fraudulent"}
 
 
 class SimulatedProcessor:

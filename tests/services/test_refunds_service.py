@@ -1,0 +1,174 @@
+"""The Refunds resource's services on a real database: reserve, call, settle, reconcile."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orderdesk.domain.refunds import ItemAsk, RefundAsk, RefundType
+from orderdesk.errors import Conflict, ValidationFailed
+from orderdesk.services import orders, refunding, refunds
+from orderdesk.services.ports import RefundState
+from orderdesk.services.reconciler import reconcile
+from orderdesk.store.repositories.orders import OrderRepository
+from orderdesk.store.repositories.refunds import RefundRepository
+from orderdesk.wire import orders as wire
+from orderdesk.wire.refunds import NewRefund
+from tests.factories import make_shop, place
+from tests.fakes import Directory, ScriptedProcessor
+
+
+def ask(order_id: str, kind=RefundType.PRODUCT, amount=None, basis_points=None, items=()) -> NewRefund:
+    return NewRefund(order_id, "USD", RefundAsk(kind, amount, basis_points, tuple(items)), None, {})
+
+
+def facts(db, shop, order_id):
+    with db.reading() as connection:
+        row = OrderRepository(connection).lock(shop.site.id, order_id)
+        return row, RefundRepository(connection).for_order(shop.site.id, order_id)
+
+
+def test_partial_refunds_that_reach_the_capture_refund_the_order(db):
+    shop = make_shop(db)
+    order = place(db, shop)  # 58.98
+    directory = Directory(ScriptedProcessor())
+
+    first = refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=2000), shop.token_id)
+    refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=3898), shop.token_id)
+
+    row, made = facts(db, shop, order.order_id)
+    refunded = wire.decode(row.document)
+    assert (first.state, bytes(first.refunded_amount)) == ("succeeded", b"20.00")
+    assert [(r.amount, r.refunded_amount, r.state) for r in made] == [(2000, 2000, "succeeded"), (3898, 3898, "succeeded")]
+    assert row.refund_reserved == 5898
+    assert refunded.status == "refunded"
+    assert refunded.stripe_details.refund_id == "re_scripted_" + made[1].id
+
+
+def test_a_refused_refund_changes_nothing(db):
+    shop = make_shop(db)
+    order = place(db, shop)
+    directory = Directory(ScriptedProcessor())
+    refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=5000), shop.token_id)
+    before = facts(db, shop, order.order_id)
+
+    with pytest.raises(ValidationFailed) as refused:
+        refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=899), shop.token_id)
+
+    assert [(d.field, d.message) for d in refused.value.details] == [
+        ("amount", "The requested refund amount is greater than the available amount.")
+    ]
+    assert facts(db, shop, order.order_id) == before
+    assert len(directory.processor.asked) == 1
+
+
+def test_a_disputed_order_cannot_be_refunded_in_part(db):
+    shop = make_shop(db)
+    order = place(db, shop, status="disputed")
+
+    with pytest.raises(Conflict):
+        refunds.create_refund(db, Directory(ScriptedProcessor()), shop.site.id, ask(order.order_id, amount=1), shop.token_id)
+
+    assert facts(db, shop, order.order_id)[1] == []
+
+
+def test_a_failed_refund_releases_its_amount(db):
+    shop = make_shop(db)
+    order = place(db, shop)
+
+    made = refunds.create_refund(db, Directory(ScriptedProcessor(RefundState.FAILED)), shop.site.id,
+                                 ask(order.order_id, amount=1000), shop.token_id)
+
+    row, _ = facts(db, shop, order.order_id)
+    assert (made.state, made.failure_reason, bytes(made.refunded_amount)) == ("failed", "card_declined", b"0.00")
+    assert row.refund_reserved == 0
+
+
+def test_the_reconciler_settles_a_refund_whose_outcome_was_lost_asking_with_the_same_id(db):
+    shop = make_shop(db)
+    order = place(db, shop)
+    outage = ScriptedProcessor(None)
+    made = refunds.create_refund(db, Directory(outage), shop.site.id, ask(order.order_id, amount=1000), shop.token_id)
+    assert made.state == "pending"
+    back = ScriptedProcessor()
+
+    reconcile(db, Directory(back), quiet_for=-1)
+    reconcile(db, Directory(back), quiet_for=-1)
+
+    assert back.asked.count(made.id) == 1
+    assert refunds.get_refund(db, shop.site.id, made.id).state == "succeeded"
+    assert facts(db, shop, order.order_id)[0].refund_reserved == 1000
+
+
+def test_the_webflow_refund_refunds_what_partial_refunds_left(db):
+    shop = make_shop(db)
+    order = place(db, shop)
+    processor = ScriptedProcessor()
+    refunds.create_refund(db, Directory(processor), shop.site.id, ask(order.order_id, amount=1001), shop.token_id)
+
+    document = refunding.refund_order(db, processor, shop.site.id, order.order_id, "requested", shop.token_id)
+
+    row, made = facts(db, shop, order.order_id)
+    assert wire.decode(document).status == "refunded"
+    assert [r.amount for r in made] == [1001, 4897]
+    assert row.refund_reserved == row.captured_amount == 5898
+
+
+# --- property: one by one, or all reserved first and settled in any order, ends the same ---------
+
+def asks_for(variant_ids: list[str]):
+    item = st.builds(ItemAsk, st.sampled_from(variant_ids), st.none() | st.integers(1, 2), st.none(), st.none())
+    return st.lists(st.one_of(
+        st.builds(RefundAsk, st.sampled_from(list(RefundType)), amount=st.integers(1, 3000)),
+        st.builds(RefundAsk, st.sampled_from(list(RefundType)), basis_points=st.integers(1, 10_000)),
+        st.builds(RefundAsk, items=st.lists(item, min_size=1, max_size=2, unique_by=lambda i: i.sku_id).map(tuple)),
+    ), min_size=1, max_size=6)
+
+
+VARIANTS = [f"{index:024x}" for index in range(2)]
+
+
+def run(db, shop, order_id, sequence, processor) -> list:
+    results = []
+    for refund_ask in sequence:
+        try:
+            made = refunds.create_refund(db, Directory(processor), shop.site.id,
+                                         NewRefund(order_id, "USD", refund_ask, None, {}), shop.token_id)
+            results.append(bytes(made.amount))
+        except ValidationFailed as refused:
+            results.append([d.field for d in refused.details])
+    return results
+
+
+def end_state(db, shop, order_id):
+    row, made = facts(db, shop, order_id)
+    document = wire.decode(orders.get_order(db, shop.site.id, order_id))
+    return (row.refund_reserved, document.status, [(r.amount, r.refunded_amount, r.state, r.breakdown) for r in made])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sequence=asks_for(VARIANTS), seed=st.integers(0, 1000))
+def test_refunds_end_the_same_one_by_one_or_interleaved(db, sequence, seed):
+    shop = make_shop(db)
+    one_by_one, interleaved = place(db, shop), place(db, shop)
+
+    answers = run(db, shop, one_by_one.order_id, sequence, ScriptedProcessor())
+    held = run(db, shop, interleaved.order_id, sequence, ScriptedProcessor(None))  # every outcome lost
+    pending = [r.id for r in facts(db, shop, interleaved.order_id)[1]]
+    random.Random(seed).shuffle(pending)
+    for refund_id in pending:  # settled later, in any order, as the reconciler or events would
+        refunding.record_outcome(db, refund_id, ScriptedProcessor().refund(_request(db, refund_id)))
+
+    assert held == answers
+    assert end_state(db, shop, one_by_one.order_id) == end_state(db, shop, interleaved.order_id)
+    assert end_state(db, shop, one_by_one.order_id)[0] <= 5898
+
+
+def _request(db, refund_id):
+    with db.reading() as connection:
+        refund = RefundRepository(connection).get(refund_id)
+        document = OrderRepository(connection).document(refund.site_id, refund.order_id)
+    return refunding.refund_request(refund, wire.decode(document))
