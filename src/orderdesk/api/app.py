@@ -6,9 +6,10 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from orderdesk.api.errors import EXCEPTION_HANDLERS
+from orderdesk.api.idempotency import Idempotency
 from orderdesk.api.middleware import RequestContext
 from orderdesk.api.ratelimit import MemoryRateLimiter, RateLimiter
-from orderdesk.api.routes import orders, refunds, sites
+from orderdesk.api.routes import orders, processor_events, refunds, sites
 from orderdesk.config import Settings
 from orderdesk.services.reconciler import Reconciler
 from orderdesk.logs import configure_logging
@@ -24,14 +25,10 @@ def create_app(settings: Settings | None = None, processor: PaymentProcessor | N
     db = Database(create_engine(settings.database_url))
     processors = Processors(db, settings, fixed=processor)
     reconciler = Reconciler(db, processors, settings.reconcile_interval, settings.reconcile_after)
-    state = State({
-        "settings": settings,
-        "db": db,
-        "processors": processors,
-        "rate_limiter": rate_limiter or MemoryRateLimiter(),
-    })
+    rate_limiter = rate_limiter or MemoryRateLimiter()
+    state = State({"settings": settings, "db": db, "processors": processors, "rate_limiter": rate_limiter})
     app = Litestar(
-        route_handlers=[*orders.ROUTES, *refunds.ROUTES, *sites.ROUTES],
+        route_handlers=[*orders.ROUTES, *refunds.ROUTES, *sites.ROUTES, *processor_events.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         state=state,
         request_max_body_size=settings.max_body_bytes,
@@ -40,7 +37,9 @@ def create_app(settings: Settings | None = None, processor: PaymentProcessor | N
         on_shutdown=[reconciler.stop, db.dispose],
         logging_config=None,
     )
-    return RequestContext(app, access_log=settings.log_level == "debug")  # type: ignore[return-value]
+    # Inside RequestContext, so that its answers carry X-Request-Id too.
+    keyed = Idempotency(app, db, settings.max_body_bytes, rate_limiter, settings.rate_limit)
+    return RequestContext(keyed, access_log=settings.log_level == "debug")  # type: ignore[return-value]
 
 
 def app_from_environment():

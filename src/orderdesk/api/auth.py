@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from litestar import Request
 
+from orderdesk.api.ratelimit import RateLimiter
 from orderdesk.domain.sites import Scope, Site, Token
 from orderdesk.errors import EcommerceNotEnabled, MissingScopes, NotAuthorized, SiteNotFound, TooManyRequests
 from orderdesk.services.access import authenticate
@@ -18,6 +19,19 @@ class Caller:
     rate_limit: int
 
 
+def spend_rate_limit(limiter: RateLimiter, default_limit: int, token: Token, scope: dict) -> int:
+    """Count one request against the token's budget; its headers go on whatever the response is."""
+    limit = default_limit if token.rate_limit is None else token.rate_limit
+    if limit:
+        verdict = limiter.hit(token.id, limit)
+        headers = scope.setdefault("state", {}).setdefault("response_headers", [])
+        headers.append((b"x-ratelimit-limit", str(verdict.limit).encode()))
+        headers.append((b"x-ratelimit-remaining", str(verdict.remaining).encode()))
+        if not verdict.allowed:
+            raise TooManyRequests(verdict.retry_after)
+    return limit
+
+
 def authorize(request: Request, scope: Scope | None, site_id: str | None = None, ecommerce: bool = False) -> Caller:
     """The caller, once every check has passed; raises the first check's error otherwise."""
     state = request.app.state
@@ -26,14 +40,7 @@ def authorize(request: Request, scope: Scope | None, site_id: str | None = None,
     if kind.lower() != "bearer" or not presented.strip():
         raise NotAuthorized()
     token, site = authenticate(state.db, presented.strip())
-    limit = state.settings.rate_limit if token.rate_limit is None else token.rate_limit
-    if limit:
-        verdict = state.rate_limiter.hit(token.id, limit)
-        headers = request.scope["state"].setdefault("response_headers", [])
-        headers.append((b"x-ratelimit-limit", str(verdict.limit).encode()))
-        headers.append((b"x-ratelimit-remaining", str(verdict.remaining).encode()))
-        if not verdict.allowed:
-            raise TooManyRequests(verdict.retry_after)
+    limit = spend_rate_limit(state.rate_limiter, state.settings.rate_limit, token, request.scope)
     if scope is not None and token.missing(scope):
         raise MissingScopes([scope.value])
     # A token for site A asking about site B gets the same 404 as a missing site.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from orderdesk.cli import admin, demo, serve
+from orderdesk.cli.simulate import simulate_app
 
 app = typer.Typer(
     name="orderdesk",
@@ -19,6 +20,7 @@ app.command("demo")(demo.demo)
 app.add_typer(admin.sites_app, name="sites")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(simulate_app, name="simulate")
 
 
 def main() -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
 from orderdesk.domain import clock
 from orderdesk.errors import AppError
-from orderdesk.services import access
+from orderdesk.services import access, processors
 from orderdesk.store.engine import create_engine
 from orderdesk.store.migrate import is_current, upgrade
 
@@ -52,6 +54,59 @@ def list_sites(database: DatabaseOption = None) -> None:
     for site in access.list_sites(db):
         table.add_row(site.id, site.name, site.currency, "on" if site.ecommerce_enabled else "off", _when(site.created_on))
     err.print(table)
+
+
+StripeKeyOption = Annotated[
+    str | None, typer.Option(help="Refund through Stripe with this secret key (sk_... or rk_...).")
+]
+StripeApiBaseOption = Annotated[str | None, typer.Option(help="Stripe's API address (default: Stripe's own).")]
+StripeWebhookSecretOption = Annotated[
+    str | None,
+    typer.Option(help="Check Stripe's events with this signing secret (whsec_...); without it they are refused."),
+]
+
+
+@sites_app.command("set-processor")
+def set_processor(
+    site: Annotated[str, typer.Option(help="The site whose refunds and events the processor handles.")],
+    stripe_key: StripeKeyOption = None,
+    stripe_api_base: StripeApiBaseOption = None,
+    stripe_webhook_secret: StripeWebhookSecretOption = None,
+    simulated: Annotated[bool, typer.Option("--simulated", help="Go back to the simulated processor.")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Choose the site's payment processor: Stripe (--stripe-key) or the simulated one (--simulated)."""
+    if simulated == (stripe_key is not None):
+        fail("give either --stripe-key or --simulated")
+    if simulated and (stripe_api_base or stripe_webhook_secret):
+        fail("--stripe-api-base and --stripe-webhook-secret go with --stripe-key")
+    db = open_database(settings(database))
+    try:
+        if simulated:
+            processors.use_simulated_processor(db, site)
+        else:
+            processors.set_stripe_processor(db, site, stripe_key, stripe_api_base, stripe_webhook_secret)
+    except AppError as error:
+        fail(escape(error.message))
+    if simulated:
+        err.print(f"site {site} now refunds through the simulated processor", highlight=False)
+        return
+    where = f" at {stripe_api_base}" if stripe_api_base else ""
+    if stripe_webhook_secret:
+        events = (f"Stripe's events go to /v2/processors/stripe/{site}/events, "
+                  f"signed with {masked(stripe_webhook_secret)}")
+    else:
+        events = "no webhook secret, so Stripe's events are refused"
+    err.print(escape(f"site {site} now refunds through Stripe with {masked(stripe_key)}{where}; {events}"),
+              highlight=False)
+
+
+def masked(secret: str) -> str:
+    """`sk_test_…abcd`: enough to tell keys apart, never enough to use one."""
+    prefix = re.match(r"[a-z]+_((test|live)_)?", secret)
+    head = prefix.group(0) if prefix else ""
+    tail = secret[-4:] if len(secret) - len(head) >= 12 else ""  # a short secret keeps all of itself hidden
+    return f"{head}…{tail}"
 
 
 @tokens_app.command("create")

@@ -59,14 +59,15 @@ def parse_update(body: object) -> dict[str, str | None]:
         if key in UPDATABLE and value is not None and not isinstance(value, str):
             problems.append(FieldProblem(key, "must be a string or null"))
     url = body.get("shippingTrackingURL")
-    if isinstance(url, str) and not _is_web_url(url):
+    if isinstance(url, str) and not is_web_url(url):
         problems.append(FieldProblem("shippingTrackingURL", "must be an absolute http(s) URL"))
     if problems:
         raise ValidationFailed(problems)
     return {UPDATABLE[key]: value for key, value in body.items()}
 
 
-def _is_web_url(text: str) -> bool:
+def is_web_url(text: str) -> bool:
+    """An absolute http(s) URL."""
     parts = urlsplit(text)
     return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in text
 

@@ -14,6 +14,7 @@ import structlog
 
 from orderdesk.domain import clock
 from orderdesk.services import refunding
+from orderdesk.services.idempotency import purge_expired
 from orderdesk.services.ports import ProcessorDirectory, ProcessorUnavailable
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.repositories.refunds import RefundRepository
@@ -48,7 +49,8 @@ def reconcile(db: Database, processors: ProcessorDirectory, quiet_for: float, li
 
 
 class Reconciler:
-    """A daemon thread that reconciles at start and then every `interval` seconds until stopped."""
+    """A daemon thread that reconciles at start and then every `interval` seconds until stopped;
+    it also deletes idempotency keys past their 24 hours."""
 
     def __init__(self, db: Database, processors: ProcessorDirectory, interval: float, quiet_for: float) -> None:
         self.db, self.processors = db, processors
@@ -68,6 +70,7 @@ class Reconciler:
             try:
                 while reconcile(self.db, self.processors, self.quiet_for) and not self._stop.is_set():
                     pass  # a full batch changed: there may be more waiting
+                purge_expired(self.db)  # housekeeping that every process may do: deletes are idempotent
             except Exception:  # noqa: BLE001 - the loop must outlive a database hiccup
                 log.exception("reconciler pass failed")
             self._stop.wait(self.interval)

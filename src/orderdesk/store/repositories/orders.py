@@ -125,6 +125,13 @@ class OrderRepository:
             orders.update().where(orders.c.id == row_id).values(refund_reserved=orders.c.refund_reserved - amount)
         )
 
+    def set_captured_amount(self, site_id: str, order_id: str, amount: int) -> None:
+        """Record what the processor captured for a pending order (the caller holds its lock)."""
+        self.connection.execute(
+            orders.update().where(orders.c.site_id == site_id, orders.c.order_id == order_id)
+            .values(captured_amount=amount)
+        )
+
     def record(self, site_id: str, order_id: str, action: str, before: str, after: str,
                token_id: str | None, at: int) -> None:
         self.connection.execute(order_history.insert().values(
