@@ -31,6 +31,13 @@ class Settings:
     processor_timeout: float = 10.0
     reconcile_interval: float = 15.0
     reconcile_after: float = 30.0
+    webhook_retry_interval: float = 600.0
+    webhook_retries: int = 3
+    webhook_timeout: float = 10.0
+    webhook_allow_private: bool = False
+    delivery_worker: bool = True  # deliver webhooks and emails inside `serve`; off when `orderdesk worker` runs
+    smtp_url: str = ""
+    mail_from: str = "orders@orderdesk.invalid"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

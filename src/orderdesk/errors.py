@@ -69,6 +69,22 @@ class RefundNotFound(AppError):
     message = "Requested resource not found: The refund cannot be found"
 
 
+class WebhookNotFound(AppError):
+    status, code = 404, "resource_not_found"
+    message = "Requested resource not found: The webhook cannot be found"
+
+
+class UnsupportedTrigger(AppError):
+    """A trigger type Webflow has but orderdesk does not serve."""
+
+    status, code = 400, "unsupported_webhook_trigger_type"
+
+
+class IncompatibleFilter(AppError):
+    status, code = 400, "incompatible_webhook_filter"
+    message = "Bad Request: Order webhooks take no filter"
+
+
 class MethodNotAllowed(AppError):
     status, code, message = 405, "bad_request", "Bad Request: Method not allowed"
 

@@ -17,6 +17,7 @@ from orderdesk.payments.directory import Processors
 from orderdesk.services.ports import PaymentProcessor
 from orderdesk.store.engine import create_engine
 from orderdesk.store.unit_of_work import Database
+from orderdesk.webhooks.delivery import delivery_loop
 
 
 def create_app(settings: Settings | None = None, processor: PaymentProcessor | None = None,
@@ -25,6 +26,9 @@ def create_app(settings: Settings | None = None, processor: PaymentProcessor | N
     db = Database(create_engine(settings.database_url))
     processors = Processors(db, settings, fixed=processor)
     reconciler = Reconciler(db, processors, settings.reconcile_interval, settings.reconcile_after)
+    background = [reconciler]
+    if settings.delivery_worker:
+        background.append(delivery_loop(db, settings))
     rate_limiter = rate_limiter or MemoryRateLimiter()
     state = State({"settings": settings, "db": db, "processors": processors, "rate_limiter": rate_limiter})
     app = Litestar(
@@ -33,8 +37,8 @@ def create_app(settings: Settings | None = None, processor: PaymentProcessor | N
         state=state,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,
-        on_startup=[reconciler.start],
-        on_shutdown=[reconciler.stop, db.dispose],
+        on_startup=[loop.start for loop in background],
+        on_shutdown=[*(loop.stop for loop in background), db.dispose],
         logging_config=None,
     )
     # Inside RequestContext, so that its answers carry X-Request-Id too.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orderdesk.cli import admin, demo, serve
+from orderdesk.cli import admin, demo, serve, worker
 from orderdesk.cli.simulate import simulate_app
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("seed")(serve.seed)
 app.command("demo")(demo.demo)
+app.command("worker")(worker.worker)
 app.add_typer(admin.sites_app, name="sites")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(admin.db_app, name="db")

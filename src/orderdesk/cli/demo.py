@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orderdesk.cli.common import DatabaseOption, err, open_database, settings
 from orderdesk.cli.serve import HostOption, PortOption, run_server
+from orderdesk.cli.worker import RetryIntervalOption
 from orderdesk.domain.sites import Scope
 from orderdesk.services import access
 from orderdesk.services.seeding import seed_orders
@@ -11,9 +12,12 @@ from orderdesk.services.seeding import seed_orders
 DEMO_ORDERS = 200
 
 
-def demo(host: HostOption = None, port: PortOption = None, database: DatabaseOption = None) -> None:
-    """Create a demo site, a read-write token and 200 orders (on an empty database), then serve."""
-    config = settings(database, host=host, port=port)
+def demo(host: HostOption = None, port: PortOption = None, database: DatabaseOption = None,
+         webhook_retry_interval: RetryIntervalOption = None) -> None:
+    """Create a demo site, a read-write token and 200 orders (on an empty database), then serve.
+    Webhooks may go to addresses on this machine (a receiver on your laptop)."""
+    config = settings(database, host=host, port=port, webhook_retry_interval=webhook_retry_interval,
+                      webhook_allow_private=True)
     db = open_database(config)
     sites = access.list_sites(db)
     if sites:

@@ -11,6 +11,7 @@ import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
+from orderdesk.cli.worker import RetryIntervalOption
 from orderdesk.config import Settings
 from orderdesk.services import access
 from orderdesk.services.seeding import seed_orders
@@ -32,9 +33,11 @@ def run_server(config: Settings) -> None:
 
 def serve(
     host: HostOption = None, port: PortOption = None, database: DatabaseOption = None, workers: WorkersOption = None,
+    webhook_retry_interval: RetryIntervalOption = None,
 ) -> None:
-    """Serve the API (applies pending migrations first)."""
-    config = settings(database, host=host, port=port, workers=workers)
+    """Serve the API (applies pending migrations first); each process also delivers webhooks and emails
+    unless ORDERDESK_DELIVERY_WORKER=false (then run `orderdesk worker`)."""
+    config = settings(database, host=host, port=port, workers=workers, webhook_retry_interval=webhook_retry_interval)
     open_database(config).dispose()
     err.print(f"orderdesk listening on http://{config.host}:{config.port}/v2 ({config.workers} worker(s), "
               f"database {config.database_url})")

@@ -1,4 +1,4 @@
-"""Applying a change to one order: lock, change the document, save, record history."""
+"""Applying a change to one order: lock, change the document, save, record history, tell webhooks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import msgspec
 
 from orderdesk.domain import clock
 from orderdesk.errors import OrderNotFound
+from orderdesk.services import outbox
 from orderdesk.store.repositories.orders import OrderRepository, OrderRow
 from orderdesk.store.unit_of_work import UnitOfWork
 from orderdesk.wire import orders as wire
@@ -30,6 +31,7 @@ def save_change(repository: OrderRepository, row: OrderRow, before: OrderDoc, af
     at = clock.to_millis(clock.now())
     document = wire.encode(after)
     repository.save(row, after.status, document, at)
+    outbox.emit(repository.connection, row.site_id, outbox.ORDER_CHANGED, document)
     old, new = msgspec.to_builtins(before), msgspec.to_builtins(after)
     changed = sorted(key for key in new if old.get(key) != new.get(key))
     repository.record(

@@ -14,6 +14,7 @@ from orderdesk.domain.money import percent_of
 from orderdesk.domain.orders import OrderStatus
 from orderdesk.domain.sites import Site
 from orderdesk.errors import FieldProblem, ValidationFailed
+from orderdesk.services import outbox
 from orderdesk.store.repositories.orders import NewOrder, OrderRepository
 from orderdesk.store.unit_of_work import Database
 from orderdesk.wire import orders as wire
@@ -211,5 +212,6 @@ def _place_order(db: Database, site: Site, order: OrderDoc, token_id: str | None
             document=document, updated_on=now, payment_reference=payment_reference(completed),
         ))
         repository.record(site.id, order_id, "place", "{}", f'{{"status":"{status.value}"}}', token_id, now)
+        outbox.emit(work.connection, site.id, outbox.NEW_ORDER, document)
         work.commit()
     return document

@@ -18,6 +18,7 @@ from orderdesk.domain import clock
 from orderdesk.domain.orders import OrderAction, OrderStatus, TransitionNotAllowed, transition
 from orderdesk.domain.refunds import OrderAmounts, Pools, RefundExceedsAvailable, Split, Taken, order_amounts
 from orderdesk.errors import Conflict, RefundDeclined
+from orderdesk.services import outbox
 from orderdesk.services.changes import lock_order, save_change
 from orderdesk.services.ports import (
     PaymentFacts, PaymentProcessor, ProcessorUnavailable, RefundOutcome, RefundRequest, RefundState,
@@ -26,6 +27,7 @@ from orderdesk.store.repositories.orders import OrderRepository, OrderRow
 from orderdesk.store.repositories.refunds import HOLDING, UNSETTLED, RefundRepository, RefundRow
 from orderdesk.store.unit_of_work import Database, UnitOfWork
 from orderdesk.wire import orders as wire
+from orderdesk.wire.refunds import refund_doc
 
 _json = msgspec.json.Encoder()
 _FINAL_FAILURES = (RefundState.FAILED, RefundState.EXPIRED)
@@ -100,7 +102,15 @@ def reserve(work: UnitOfWork, repository: OrderRepository, row: OrderRow, split:
     refunds = RefundRepository(work.connection)
     refunds.add(refund)
     refunds.add_items(refund.id, [(sku, part.quantity, part.amount) for sku, part in split.items.items()])
+    announce(refunds, refund.id)
     return Reservation(refund, refund_request(refund, wire.decode(row.document)))
+
+
+def announce(refunds: RefundRepository, refund_id: str) -> None:
+    """Tell the site's `ecomm_refund_changed` webhooks about the refund as it now stands."""
+    refund = refunds.get(refund_id)
+    document = _json.encode(refund_doc(refund, refunds.items_of([refund_id]).get(refund_id, [])))
+    outbox.emit(refunds.connection, refund.site_id, outbox.REFUND_CHANGED, document)
 
 
 def refund_request(refund: RefundRow, order: wire.OrderDoc) -> RefundRequest:
@@ -158,9 +168,11 @@ def _record(work: UnitOfWork, refund_id: str, outcome: RefundOutcome, token_id: 
             refunds.touch(refund.id, at)
             return False
         refunds.settle(refund.id, outcome.state, reference, None, 0, outcome.expires_on, at)
+        announce(refunds, refund.id)
         return True
     refunded = refund.amount if outcome.state == RefundState.SUCCEEDED else 0
     refunds.settle(refund.id, outcome.state, reference, outcome.failure_reason, refunded, outcome.expires_on, at)
+    announce(refunds, refund.id)
     if outcome.state != RefundState.SUCCEEDED:
         repository.release_refund(row.id, refund.amount)
         return True

@@ -19,7 +19,7 @@ from orderdesk.store.repositories.refunds import RefundFilter, RefundRepository,
 from orderdesk.store.unit_of_work import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import major_units
-from orderdesk.wire.refunds import NewRefund, RefundDoc, RefundItemDoc, RefundListDoc, number, timestamp
+from orderdesk.wire.refunds import NewRefund, RefundDoc, RefundListDoc, refund_doc
 
 EXCEEDS = "The requested refund amount is greater than the available amount."
 _json = msgspec.json.Encoder()
@@ -99,7 +99,7 @@ def list_refunds(db: Database, site_id: str, query: RefundQuery) -> RefundListDo
         before = _cursor(refunds, site_id, "endingBefore", query.ending_before)
         page, more = refunds.page(site_id, query.where, query.limit, after, before)
         items = refunds.items_of([refund.id for refund in page])
-        return RefundListDoc(more, [_doc(refund, items.get(refund.id, [])) for refund in page])
+        return RefundListDoc(more, [refund_doc(refund, items.get(refund.id, [])) for refund in page])
 
 
 def _cursor(refunds: RefundRepository, site_id: str, field: str, refund_id: str | None) -> RefundRow | None:
@@ -132,16 +132,4 @@ def update_metadata(db: Database, site_id: str, refund_id: str, changes: dict[st
 
 
 def _view(refunds: RefundRepository, refund: RefundRow) -> RefundDoc:
-    return _doc(refund, refunds.items_of([refund.id]).get(refund.id, []))
-
-
-def _doc(refund: RefundRow, items: list[tuple[str, int, int]]) -> RefundDoc:
-    currency = refund.currency
-    return RefundDoc(
-        id=refund.id, created_time=timestamp(refund.created_on), updated_time=timestamp(refund.updated_on),
-        order_id=refund.order_id, currency=currency, type=refund.refund_type,
-        amount=number(refund.amount, currency), refunded_amount=number(refund.refunded_amount, currency),
-        items=[RefundItemDoc(sku, quantity, number(amount, currency)) for sku, quantity, amount in items],
-        reason=refund.reason, failure_reason=refund.failure_reason, state=refund.state,
-        expires_time=timestamp(refund.expires_on), metadata=msgspec.json.decode(refund.metadata),
-    )
+    return refund_doc(refund, refunds.items_of([refund.id]).get(refund.id, []))

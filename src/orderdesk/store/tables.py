@@ -172,3 +172,81 @@ processor_events = sa.Table(
     sa.Column("type", sa.String(64), nullable=False),
     sa.Column("received_on", sa.BigInteger, nullable=False),
 )
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("site_id", sa.String(24), sa.ForeignKey("sites.id"), nullable=False),
+    sa.Column("trigger_type", sa.String(64), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("secret_key", sa.String(64), nullable=False),  # signs deliveries, so it is kept, not hashed
+    sa.Column("created_on", sa.BigInteger, nullable=False),
+    sa.Column("last_triggered_on", sa.BigInteger, nullable=True),
+    sa.Column("deactivated_on", sa.BigInteger, nullable=True),  # set when its deliveries keep failing
+    sa.Index("ix_webhooks_site_trigger", "site_id", "trigger_type"),
+)
+
+# The outbox: every event, written in the same transaction as the change it tells of.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(32), nullable=False, unique=True),  # X-Orderdesk-Event-Id
+    sa.Column("site_id", sa.String(24), nullable=False),
+    sa.Column("trigger_type", sa.String(64), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),  # the exact bytes sent (and signed)
+    sa.Column("created_on", sa.BigInteger, nullable=False),
+)
+
+# One row per (webhook, event): delivered in id order per webhook, claimed with a lease.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", sa.String(24), nullable=False),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending, delivered, failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_on", sa.BigInteger, nullable=False),
+    sa.Column("claimed_until", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_on", sa.BigInteger, nullable=False),
+    sa.Column("finished_on", sa.BigInteger, nullable=True),
+    sa.Index("ix_deliveries_due", "state", "next_attempt_on"),
+    sa.Index("ix_deliveries_webhook", "webhook_id", "id"),
+)
+
+delivery_attempts = sa.Table(
+    "delivery_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.BigInteger, nullable=False),
+    sa.Column("webhook_id", sa.String(24), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("error", sa.String(255), nullable=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Index("ix_delivery_attempts_webhook", "webhook_id", "id"),
+)
+
+# Emails to customers: written with the change, sent after commit (SMTP), or kept in the mailbox.
+emails = sa.Table(
+    "emails",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("site_id", sa.String(24), nullable=False),
+    sa.Column("order_id", sa.String(16), nullable=False),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # pending, sent, captured
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_on", sa.BigInteger, nullable=False),
+    sa.Column("claimed_until", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("error", sa.String(255), nullable=True),
+    sa.Column("created_on", sa.BigInteger, nullable=False),
+    sa.Column("sent_on", sa.BigInteger, nullable=True),
+    sa.Index("ix_emails_due", "state", "next_attempt_on"),
+    sa.Index("ix_emails_site", "site_id", "id"),
+)

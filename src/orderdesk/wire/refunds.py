@@ -11,6 +11,7 @@ import msgspec
 from orderdesk.domain import clock
 from orderdesk.domain.refunds import ItemAsk, RefundAsk, RefundType
 from orderdesk.errors import FieldProblem, ValidationFailed
+from orderdesk.store.repositories.refunds import RefundRow
 from orderdesk.wire.money import currency_digits, is_known_currency, major_units
 
 CREATE_FIELDS = {"orderId", "currency", "amount", "percent", "items", "type", "reason", "metadata"}
@@ -185,3 +186,16 @@ def parse_metadata(raw: Any, problems: list[FieldProblem], allow_null: bool) -> 
 
 def is_refund_id(text: str) -> bool:
     return bool(_SAFE_ID.match(text))
+
+
+def refund_doc(refund: RefundRow, items: list[tuple[str, int, int]]) -> RefundDoc:
+    """The refund as clients see it; `items` are (sku id, quantity, amount) of an item refund."""
+    currency = refund.currency
+    return RefundDoc(
+        id=refund.id, created_time=timestamp(refund.created_on), updated_time=timestamp(refund.updated_on),
+        order_id=refund.order_id, currency=currency, type=refund.refund_type,
+        amount=number(refund.amount, currency), refunded_amount=number(refund.refunded_amount, currency),
+        items=[RefundItemDoc(sku, quantity, number(amount, currency)) for sku, quantity, amount in items],
+        reason=refund.reason, failure_reason=refund.failure_reason, state=refund.state,
+        expires_time=timestamp(refund.expires_on), metadata=msgspec.json.decode(refund.metadata),
+    )

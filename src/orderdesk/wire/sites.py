@@ -10,7 +10,7 @@ from orderdesk.domain import clock
 from orderdesk.domain.sites import Site, Token
 
 
-def _derived_id(kind: str, seed: str) -> str:
+def derived_id(kind: str, seed: str) -> str:
     return hashlib.sha256(f"{kind}:{seed}".encode()).hexdigest()[:24]
 
 
@@ -56,10 +56,10 @@ class SitesDoc(msgspec.Struct):
 
 def site_doc(site: Site) -> SiteDoc:
     short = "".join(c if c.isalnum() else "-" for c in site.name.lower()).strip("-") or "site"
-    locale = Locale(_derived_id("locale", site.id), _derived_id("cms-locale", site.id), True, "English",
+    locale = Locale(derived_id("locale", site.id), derived_id("cms-locale", site.id), True, "English",
                     False, "", "en")
     return SiteDoc(
-        id=site.id, workspace_id=_derived_id("workspace", site.id), created_on=_at(site.created_on),
+        id=site.id, workspace_id=derived_id("workspace", site.id), created_on=_at(site.created_on),
         display_name=site.name, short_name=short, last_published=_at(site.updated_on),
         last_updated=_at(site.updated_on), preview_url=f"https://{short}.orderdesk.invalid/preview.png",
         time_zone="UTC", parent_folder_id=None, custom_domains=[], locales=Locales(locale, []),
@@ -99,9 +99,9 @@ def introspection_doc(token: Token, site: Site, rate_limit: int) -> Introspectio
         Authorization(
             id=token.id, created_on=_at(token.created_on), last_used=_at(token.last_used_on or token.created_on),
             grant_type="site_token", rate_limit=rate_limit, scope=",".join(sorted(token.scopes)),
-            authorized_to=AuthorizedTo([site.id], [_derived_id("workspace", site.id)], [_derived_id("user", site.id)]),
+            authorized_to=AuthorizedTo([site.id], [derived_id("workspace", site.id)], [derived_id("user", site.id)]),
         ),
-        Application(_derived_id("application", "orderdesk"), "https://github.com/orderdesk/orderdesk", "orderdesk"),
+        Application(derived_id("application", "orderdesk"), "https://github.com/orderdesk/orderdesk", "orderdesk"),
     )
 
 
@@ -113,4 +113,4 @@ class UserDoc(msgspec.Struct, rename="camel"):
 
 
 def authorized_by_doc(site: Site) -> UserDoc:
-    return UserDoc(_derived_id("user", site.id), f"owner@{site.id}.orderdesk.invalid", "Site", "Owner")
+    return UserDoc(derived_id("user", site.id), f"owner@{site.id}.orderdesk.invalid", "Site", "Owner")

@@ -1,0 +1,27 @@
+"""Side effects leave through the outbox (STYLE.md habit 9): each event is written in the same
+transaction as the change it tells of, with one delivery per subscribed webhook, so a change that
+commits is delivered at least once, even across a crash, and one that rolls back never is."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.engine import Connection
+
+from orderdesk.domain import clock
+from orderdesk.store.repositories.webhooks import WebhookRepository
+
+NEW_ORDER = "ecomm_new_order"
+ORDER_CHANGED = "ecomm_order_changed"
+REFUND_CHANGED = "ecomm_refund_changed"  # ours: a refund created or changing state
+TRIGGERS = (NEW_ORDER, ORDER_CHANGED, REFUND_CHANGED)
+
+
+def emit(connection: Connection, site_id: str, trigger_type: str, payload: bytes) -> None:
+    """Queue `{"triggerType": ..., "payload": <payload>}` for the site's webhooks on `trigger_type`."""
+    repository = WebhookRepository(connection)
+    subscribers = repository.subscribers(site_id, trigger_type)
+    if not subscribers:
+        return  # nobody listens: nothing to deliver, and a write the hot path need not make
+    body = b'{"triggerType":"' + trigger_type.encode() + b'","payload":' + payload + b"}"
+    repository.add_event(uuid.uuid4().hex, site_id, trigger_type, body, subscribers, clock.to_millis(clock.now()))

@@ -1,0 +1,101 @@
+"""Webhooks: registering, reading, removing and reactivating them; their deliveries, seen and replayed."""
+
+from __future__ import annotations
+
+import secrets
+
+from orderdesk.domain import clock, ids
+from orderdesk.errors import IncompatibleFilter, UnsupportedTrigger, ValidationFailed, WebhookNotFound
+from orderdesk.services.outbox import TRIGGERS
+from orderdesk.store.repositories.webhooks import AttemptRow, WebhookRepository, WebhookRow
+from orderdesk.store.unit_of_work import Database
+from orderdesk.webhooks.addresses import TargetRefused, check_url
+
+MAX_PER_TRIGGER = 75
+# Trigger types Webflow has (the reference spec's enum) that orderdesk does not serve.
+WEBFLOW_ONLY = frozenset({
+    "form_submission", "site_publish", "page_created", "page_metadata_updated", "page_deleted",
+    "ecomm_inventory_changed", "collection_item_created", "collection_item_changed", "collection_item_deleted",
+    "collection_item_published", "collection_item_unpublished", "comment_created",
+})
+
+
+def check_trigger(trigger_type: object) -> str:
+    if isinstance(trigger_type, str) and trigger_type in WEBFLOW_ONLY:
+        raise UnsupportedTrigger(f"Bad Request: orderdesk does not send {trigger_type} webhooks; it sends "
+                                 f"{', '.join(TRIGGERS)}")
+    if not isinstance(trigger_type, str) or trigger_type not in TRIGGERS:
+        raise ValidationFailed.of("triggerType", f"must be one of {', '.join(TRIGGERS)}")
+    return trigger_type
+
+
+def create_webhook(db: Database, site_id: str, trigger_type: object, url: object, filter_: object,
+                   allow_private: bool) -> WebhookRow:
+    """A new webhook with a fresh secret (shown once, in the answer)."""
+    trigger = check_trigger(trigger_type)
+    if not isinstance(url, str) or len(url) > 2048:
+        raise ValidationFailed.of("url", "must be an absolute http(s) URL")
+    try:
+        check_url(url, allow_private)
+    except TargetRefused as refused:
+        raise ValidationFailed.of("url", str(refused)) from None
+    if filter_ not in (None, {}):
+        raise IncompatibleFilter()
+    webhook = WebhookRow(ids.object_id(), site_id, trigger, url, secrets.token_hex(32),
+                         clock.to_millis(clock.now()), None, None)
+    with db.unit_of_work() as work:
+        repository = WebhookRepository(work.connection)
+        if repository.count(site_id, trigger) >= MAX_PER_TRIGGER:
+            raise ValidationFailed.of("triggerType", f"a site has at most {MAX_PER_TRIGGER} webhooks for {trigger}")
+        repository.add(webhook)
+        work.commit()
+    return webhook
+
+
+def list_webhooks(db: Database, site_id: str, offset: int, limit: int) -> tuple[list[WebhookRow], int]:
+    with db.reading() as connection:
+        return WebhookRepository(connection).for_site(site_id, offset, limit)
+
+
+def get_webhook(db: Database, site_id: str, webhook_id: str) -> WebhookRow:
+    """The webhook, if it belongs to `site_id`; another site's webhook is as missing as none."""
+    with db.reading() as connection:
+        webhook = WebhookRepository(connection).get(webhook_id)
+    if webhook is None or webhook.site_id != site_id:
+        raise WebhookNotFound()
+    return webhook
+
+
+def delete_webhook(db: Database, site_id: str, webhook_id: str) -> None:
+    get_webhook(db, site_id, webhook_id)
+    with db.unit_of_work() as work:
+        WebhookRepository(work.connection).remove(webhook_id)
+        work.commit()
+
+
+def reactivate_webhook(db: Database, site_id: str, webhook_id: str) -> WebhookRow:
+    """Deliveries start again, in order, from the oldest one still pending."""
+    get_webhook(db, site_id, webhook_id)
+    with db.unit_of_work() as work:
+        WebhookRepository(work.connection).set_deactivated(webhook_id, None)
+        work.commit()
+    return get_webhook(db, site_id, webhook_id)
+
+
+def delivery_attempts(db: Database, site_id: str, webhook_id: str, limit: int = 100) -> list[AttemptRow]:
+    get_webhook(db, site_id, webhook_id)
+    with db.reading() as connection:
+        return WebhookRepository(connection).attempts(webhook_id, limit)
+
+
+def redeliver(db: Database, site_id: str, webhook_id: str, delivery_id: int) -> int:
+    """Queue the delivery's event once more for the webhook (same body, same event id); the new delivery's id."""
+    get_webhook(db, site_id, webhook_id)
+    with db.unit_of_work() as work:
+        repository = WebhookRepository(work.connection)
+        found = repository.delivery(webhook_id, delivery_id)
+        if found is None:
+            raise WebhookNotFound("Requested resource not found: The delivery cannot be found")
+        (new_id,) = repository.add_deliveries(found[0], [webhook_id], clock.to_millis(clock.now()))
+        work.commit()
+    return new_id

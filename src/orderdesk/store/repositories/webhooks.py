@@ -1,0 +1,222 @@
+"""Webhooks, the events outbox and deliveries: the only SQL for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from orderdesk.store.tables import deliveries, delivery_attempts, events, webhooks
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRow:
+    id: str
+    site_id: str
+    trigger_type: str
+    url: str
+    secret_key: str
+    created_on: int
+    last_triggered_on: int | None
+    deactivated_on: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery this worker holds until `claimed_until`: what to send, and where."""
+
+    delivery_id: int
+    attempts: int
+    webhook_id: str
+    url: str
+    secret_key: str
+    event_id: str
+    trigger_type: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    id: int
+    delivery_id: int
+    attempt: int
+    status_code: int | None
+    duration_ms: int
+    error: str | None
+    at: int
+    event_id: str
+    trigger_type: str
+
+
+class WebhookRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    # --- webhooks ---------------------------------------------------------------------------------
+
+    def add(self, webhook: WebhookRow) -> None:
+        self.connection.execute(webhooks.insert().values(**_values(webhook)))
+
+    def get(self, webhook_id: str) -> WebhookRow | None:
+        row = self.connection.execute(sa.select(webhooks).where(webhooks.c.id == webhook_id)).first()
+        return WebhookRow(**row._mapping) if row else None
+
+    def for_site(self, site_id: str, offset: int = 0, limit: int = 100) -> tuple[list[WebhookRow], int]:
+        where = webhooks.c.site_id == site_id
+        total = self.connection.execute(sa.select(sa.func.count()).select_from(webhooks).where(where)).scalar_one()
+        rows = self.connection.execute(
+            sa.select(webhooks).where(where).order_by(webhooks.c.created_on, webhooks.c.id).offset(offset).limit(limit)
+        )
+        return [WebhookRow(**row._mapping) for row in rows], total
+
+    def count(self, site_id: str, trigger_type: str) -> int:
+        return self.connection.execute(
+            sa.select(sa.func.count()).select_from(webhooks)
+            .where(webhooks.c.site_id == site_id, webhooks.c.trigger_type == trigger_type)
+        ).scalar_one()
+
+    def remove(self, webhook_id: str) -> None:
+        self.connection.execute(delivery_attempts.delete().where(delivery_attempts.c.webhook_id == webhook_id))
+        self.connection.execute(deliveries.delete().where(deliveries.c.webhook_id == webhook_id))
+        self.connection.execute(webhooks.delete().where(webhooks.c.id == webhook_id))
+
+    def set_deactivated(self, webhook_id: str, at: int | None) -> None:
+        self.connection.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(deactivated_on=at))
+
+    # --- the outbox ------------------------------------------------------------------------------
+
+    def subscribers(self, site_id: str, trigger_type: str) -> list[str]:
+        """The active webhooks of the site that want `trigger_type`."""
+        return list(self.connection.execute(
+            sa.select(webhooks.c.id).where(
+                webhooks.c.site_id == site_id, webhooks.c.trigger_type == trigger_type,
+                webhooks.c.deactivated_on.is_(None),
+            ).order_by(webhooks.c.id)
+        ).scalars())
+
+    def add_event(self, event_id: str, site_id: str, trigger_type: str, body: bytes, webhook_ids: list[str],
+                  at: int) -> None:
+        """The event, and one pending delivery of it per webhook, in the caller's transaction."""
+        row_id = self.connection.execute(
+            events.insert().values(event_id=event_id, site_id=site_id, trigger_type=trigger_type, body=body,
+                                   created_on=at).returning(events.c.id)
+        ).scalar_one()
+        self.add_deliveries(row_id, webhook_ids, at)
+
+    def add_deliveries(self, event_row_id: int, webhook_ids: list[str], at: int) -> list[int]:
+        return [
+            self.connection.execute(deliveries.insert().values(
+                webhook_id=webhook_id, event_id=event_row_id, state=PENDING, attempts=0, next_attempt_on=at,
+                claimed_until=0, created_on=at,
+            ).returning(deliveries.c.id)).scalar_one()
+            for webhook_id in webhook_ids
+        ]
+
+    # --- delivering ------------------------------------------------------------------------------
+
+    def anything_due(self, now: int) -> bool:
+        """A cheap read before claiming, so that an idle worker does not take the write lock."""
+        return self.connection.execute(
+            sa.select(deliveries.c.id).where(
+                deliveries.c.state == PENDING, deliveries.c.next_attempt_on <= now, deliveries.c.claimed_until < now,
+            ).limit(1)
+        ).first() is not None
+
+    def claim(self, now: int, lease_ms: int, limit: int) -> list[Claimed]:
+        """Due deliveries, each the oldest pending one of its (active) webhook, leased to the caller.
+
+        On PostgreSQL rows another worker is claiming are skipped (FOR UPDATE SKIP LOCKED); on
+        SQLite the write transaction already excludes every other writer. A later delivery of a
+        webhook is never due while an earlier one is pending, so each webhook's events go in order.
+        """
+        earlier = deliveries.alias("earlier")
+        due = (
+            sa.select(deliveries.c.id)
+            .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+            .where(
+                deliveries.c.state == PENDING, deliveries.c.next_attempt_on <= now,
+                deliveries.c.claimed_until < now, webhooks.c.deactivated_on.is_(None),
+                ~sa.exists().where(earlier.c.webhook_id == deliveries.c.webhook_id, earlier.c.state == PENDING,
+                                   earlier.c.id < deliveries.c.id),
+            )
+            .order_by(deliveries.c.id).limit(limit)
+        )
+        if self.connection.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True, of=deliveries)
+        ids = list(self.connection.execute(due).scalars())
+        if not ids:
+            return []
+        self.connection.execute(deliveries.update().where(deliveries.c.id.in_(ids)).values(claimed_until=now + lease_ms))
+        rows = self.connection.execute(
+            sa.select(deliveries.c.id, deliveries.c.attempts, webhooks.c.id, webhooks.c.url, webhooks.c.secret_key,
+                      events.c.event_id, events.c.trigger_type, events.c.body)
+            .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+            .join(events, events.c.id == deliveries.c.event_id)
+            .where(deliveries.c.id.in_(ids)).order_by(deliveries.c.id)
+        )
+        return [Claimed(*row) for row in rows]
+
+    def record_attempt(self, claimed: Claimed, status_code: int | None, duration_ms: int, error: str | None,
+                       at: int) -> None:
+        self.connection.execute(delivery_attempts.insert().values(
+            delivery_id=claimed.delivery_id, webhook_id=claimed.webhook_id, attempt=claimed.attempts + 1,
+            status_code=status_code, duration_ms=duration_ms, error=error, at=at,
+        ))
+
+    def delivered(self, claimed: Claimed, at: int) -> None:
+        self.connection.execute(deliveries.update().where(deliveries.c.id == claimed.delivery_id).values(
+            state=DELIVERED, attempts=claimed.attempts + 1, claimed_until=0, finished_on=at,
+        ))
+        self.connection.execute(webhooks.update().where(webhooks.c.id == claimed.webhook_id)
+                                .values(last_triggered_on=at))
+
+    def retry_later(self, claimed: Claimed, next_attempt_on: int) -> None:
+        self.connection.execute(deliveries.update().where(deliveries.c.id == claimed.delivery_id).values(
+            attempts=claimed.attempts + 1, claimed_until=0, next_attempt_on=next_attempt_on,
+        ))
+
+    def given_up(self, claimed: Claimed, at: int) -> None:
+        self.connection.execute(deliveries.update().where(deliveries.c.id == claimed.delivery_id).values(
+            state=FAILED, attempts=claimed.attempts + 1, claimed_until=0, finished_on=at,
+        ))
+
+    # --- looking back ----------------------------------------------------------------------------
+
+    def attempts(self, webhook_id: str, limit: int = 100, before_id: int | None = None) -> list[AttemptRow]:
+        """The webhook's delivery attempts, newest first."""
+        query = (
+            sa.select(delivery_attempts.c.id, delivery_attempts.c.delivery_id, delivery_attempts.c.attempt,
+                      delivery_attempts.c.status_code, delivery_attempts.c.duration_ms, delivery_attempts.c.error,
+                      delivery_attempts.c.at, events.c.event_id, events.c.trigger_type)
+            .join(deliveries, deliveries.c.id == delivery_attempts.c.delivery_id)
+            .join(events, events.c.id == deliveries.c.event_id)
+            .where(delivery_attempts.c.webhook_id == webhook_id)
+        )
+        if before_id is not None:
+            query = query.where(delivery_attempts.c.id < before_id)
+        rows = self.connection.execute(query.order_by(delivery_attempts.c.id.desc()).limit(limit))
+        return [AttemptRow(*row) for row in rows]
+
+    def delivery(self, webhook_id: str, delivery_id: int) -> tuple[int, str] | None:
+        """(event row id, state) of one of the webhook's deliveries."""
+        row = self.connection.execute(
+            sa.select(deliveries.c.event_id, deliveries.c.state)
+            .where(deliveries.c.id == delivery_id, deliveries.c.webhook_id == webhook_id)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def pending_count(self) -> int:
+        return self.connection.execute(
+            sa.select(sa.func.count()).select_from(deliveries).where(deliveries.c.state == PENDING)
+        ).scalar_one()
+
+
+def _values(webhook: WebhookRow) -> dict:
+    return {
+        "id": webhook.id, "site_id": webhook.site_id, "trigger_type": webhook.trigger_type, "url": webhook.url,
+        "secret_key": webhook.secret_key, "created_on": webhook.created_on,
+        "last_triggered_on": webhook.last_triggered_on, "deactivated_on": webhook.deactivated_on,
+    }

@@ -1,0 +1,1 @@
+"""Webhooks out: signing as Webflow signs, and the delivery worker."""
