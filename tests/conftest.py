@@ -34,6 +34,24 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+@pytest.fixture
+def fresh_database_url(tmp_path, database_url) -> str:
+    """A database of the test's own, migrated and empty: no other test server's workers touch it."""
+    if is_sqlite(database_url):
+        url = f"sqlite:///{tmp_path / 'own.db'}"
+    else:
+        admin = create_engine(database_url.rsplit("/", 1)[0] + "/postgres", pool_size=1)
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(sa.text("DROP DATABASE IF EXISTS orderdesk_own WITH (FORCE)"))
+            connection.execute(sa.text("CREATE DATABASE orderdesk_own"))
+        admin.dispose()
+        url = database_url.rsplit("/", 1)[0] + "/orderdesk_own"
+    engine = create_engine(url, pool_size=1)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture(scope="session")
 def db(database_url) -> Database:
     database = Database(create_engine(database_url))

@@ -54,7 +54,11 @@ class RunningServer:
 def start_server(database_url: str, port: int | None = None, env: dict[str, str] | None = None,
                  workers: int = 1) -> RunningServer:
     port = port or free_port()
-    environment = {**os.environ, "ORDERDESK_LOG_LEVEL": "warning", **(env or {})}
+    # Test servers deliver webhooks to the tests' own receivers on loopback. A server that refuses
+    # private addresses must not run a delivery worker on a shared database (it would claim, and
+    # fail, other tests' deliveries): start it with ORDERDESK_DELIVERY_WORKER=false.
+    environment = {**os.environ, "ORDERDESK_LOG_LEVEL": "warning", "ORDERDESK_WEBHOOK_ALLOW_PRIVATE": "true",
+                   **(env or {})}
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "orderdesk", "serve", "--port", str(port), "--database", database_url,

@@ -213,7 +213,7 @@ deliveries = sa.Table(
     sa.Column("created_on", sa.BigInteger, nullable=False),
     sa.Column("finished_on", sa.BigInteger, nullable=True),
     sa.Index("ix_deliveries_due", "state", "next_attempt_on"),
-    sa.Index("ix_deliveries_webhook", "webhook_id", "id"),
+    sa.Index("ix_deliveries_webhook", "webhook_id", "state", "id"),
 )
 
 delivery_attempts = sa.Table(

@@ -132,20 +132,25 @@ class WebhookRepository:
         SQLite the write transaction already excludes every other writer. A later delivery of a
         webhook is never due while an earlier one is pending, so each webhook's events go in order.
         """
-        earlier = deliveries.alias("earlier")
+        # The head of each active webhook's queue: one index probe per webhook, however long the queues.
+        head = (
+            sa.select(deliveries.c.id)
+            .where(deliveries.c.webhook_id == webhooks.c.id, deliveries.c.state == PENDING)
+            .order_by(deliveries.c.id).limit(1).scalar_subquery()
+        )
+        heads = [found for found in self.connection.execute(
+            sa.select(head).where(webhooks.c.deactivated_on.is_(None))
+        ).scalars() if found is not None]
+        if not heads:
+            return []
         due = (
             sa.select(deliveries.c.id)
-            .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
-            .where(
-                deliveries.c.state == PENDING, deliveries.c.next_attempt_on <= now,
-                deliveries.c.claimed_until < now, webhooks.c.deactivated_on.is_(None),
-                ~sa.exists().where(earlier.c.webhook_id == deliveries.c.webhook_id, earlier.c.state == PENDING,
-                                   earlier.c.id < deliveries.c.id),
-            )
+            .where(deliveries.c.id.in_(heads), deliveries.c.state == PENDING, deliveries.c.next_attempt_on <= now,
+                   deliveries.c.claimed_until < now)
             .order_by(deliveries.c.id).limit(limit)
         )
         if self.connection.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True, of=deliveries)
+            due = due.with_for_update(skip_locked=True)
         ids = list(self.connection.execute(due).scalars())
         if not ids:
             return []

@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("finished_on", sa.BigInteger, nullable=True),
     )
     op.create_index("ix_deliveries_due", "deliveries", ["state", "next_attempt_on"])
-    op.create_index("ix_deliveries_webhook", "deliveries", ["webhook_id", "id"])
+    op.create_index("ix_deliveries_webhook", "deliveries", ["webhook_id", "state", "id"])
     op.create_table(
         "delivery_attempts",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
