@@ -14,8 +14,10 @@ DEMO_ORDERS = 200
 
 def demo(host: HostOption = None, port: PortOption = None, database: DatabaseOption = None,
          webhook_retry_interval: RetryIntervalOption = None) -> None:
-    """Create a demo site, a read-write token and 200 orders (on an empty database), then serve.
-    Webhooks may go to addresses on this machine (a receiver on your laptop)."""
+    """Create a demo site, a token and 200 orders (on an empty database), then serve.
+
+    Webhooks may go to addresses on this machine (a receiver on your laptop: see `orderdesk listen`).
+    """
     config = settings(database, host=host, port=port, webhook_retry_interval=webhook_retry_interval,
                       webhook_allow_private=True)
     db = open_database(config)

@@ -35,8 +35,11 @@ def serve(
     host: HostOption = None, port: PortOption = None, database: DatabaseOption = None, workers: WorkersOption = None,
     webhook_retry_interval: RetryIntervalOption = None,
 ) -> None:
-    """Serve the API (applies pending migrations first); each process also delivers webhooks and emails
-    unless ORDERDESK_DELIVERY_WORKER=false (then run `orderdesk worker`)."""
+    """Serve the API (applies pending migrations first).
+
+    Each process also delivers webhooks and emails, unless ORDERDESK_DELIVERY_WORKER=false (then run
+    `orderdesk worker`).
+    """
     config = settings(database, host=host, port=port, workers=workers, webhook_retry_interval=webhook_retry_interval)
     open_database(config).dispose()
     err.print(f"orderdesk listening on http://{config.host}:{config.port}/v2 ({config.workers} worker(s), "

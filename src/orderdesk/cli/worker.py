@@ -18,8 +18,11 @@ RetryIntervalOption = Annotated[
 
 
 def worker(database: DatabaseOption = None, webhook_retry_interval: RetryIntervalOption = None) -> None:
-    """Deliver webhooks and emails until stopped. Run as many as you like, beside `serve` started with
-    ORDERDESK_DELIVERY_WORKER=false; they never send the same attempt twice."""
+    """Deliver webhooks and emails until stopped.
+
+    Run as many as you like, beside `serve` started with ORDERDESK_DELIVERY_WORKER=false; they never
+    send the same attempt twice.
+    """
     config = settings(database, webhook_retry_interval=webhook_retry_interval)
     db = open_database(config)
     loop = delivery_loop(db, config)
