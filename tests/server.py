@@ -54,11 +54,12 @@ class RunningServer:
 def start_server(database_url: str, port: int | None = None, env: dict[str, str] | None = None,
                  workers: int = 1) -> RunningServer:
     port = port or free_port()
-    # Test servers deliver webhooks to the tests' own receivers on loopback. A server that refuses
-    # private addresses must not run a delivery worker on a shared database (it would claim, and
-    # fail, other tests' deliveries): start it with ORDERDESK_DELIVERY_WORKER=false.
+    # Test servers deliver webhooks to the tests' own receivers on loopback, and retry within a
+    # fifth of a second: every server on the shared database may claim any test's delivery, so all
+    # of them must deliver it the same way. A server that refuses private addresses must not run a
+    # delivery worker on a shared database: start it with ORDERDESK_DELIVERY_WORKER=false.
     environment = {**os.environ, "ORDERDESK_LOG_LEVEL": "warning", "ORDERDESK_WEBHOOK_ALLOW_PRIVATE": "true",
-                   **(env or {})}
+                   "ORDERDESK_WEBHOOK_RETRY_INTERVAL": "0.2", **(env or {})}
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "orderdesk", "serve", "--port", str(port), "--database", database_url,

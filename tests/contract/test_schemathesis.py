@@ -18,15 +18,21 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_headers_conformance, response_schema_conformance, status_code_conformance,
 )
 
+from orderdesk.services import webhooks
 from tests.factories import make_shop, place
 
 SPEC_PATH = Path(__file__).resolve().parent / "reference" / "webflow-v2-orders.yml"
 
-# Every operation of the spec that orderdesk serves; the webhook operations are not served yet.
+# Every operation of the spec that orderdesk serves.
 SERVED = [
     "list-orders", "get-order", "update-order", "fulfill-order", "unfulfill-order", "refund-order",
     "list-sites", "get-site", "introspect", "authorized_by",
+    "list-webhooks", "create-webhook", "get-webhook", "remove-webhook",
 ]
+# Where the fuzzer's webhooks point: a loopback port nothing listens on. The fuzzer changes orders after
+# creating webhooks, so their deliveries must fail at once and reach nobody (test servers deliver to
+# loopback; a generated URL that could reach a real host is replaced by this one).
+FUZZ_WEBHOOK_URL = "http://127.0.0.1:9/schemathesis"
 ORDER_OPERATIONS = {"get-order", "update-order", "fulfill-order", "unfulfill-order", "refund-order"}
 
 
@@ -82,9 +88,9 @@ REAL: dict[str, list[str]] = {}
 
 @schema.hook
 def flatmap_path_parameters(context, path_parameters):
-    """Most examples address the token's own site and its orders, so that the happy paths and the 409s
-    of the status table are exercised; another site's real ids (404 for this token) and the generated
-    value stay among the choices."""
+    """Most examples address the token's own site, its orders and its webhooks, so that the happy paths
+    and the 409s of the status table are exercised; another site's real ids (404 for this token) and the
+    generated value stay among the choices."""
     if not isinstance(path_parameters, dict) or not path_parameters:
         return st.just(path_parameters)
     choices = {}
@@ -94,19 +100,55 @@ def flatmap_path_parameters(context, path_parameters):
     if "order_id" in path_parameters:
         choices["order_id"] = st.sampled_from(
             [*REAL["own_orders"], *REAL["other_orders"], path_parameters["order_id"]])
+    if "webhook_id" in path_parameters:
+        # remove-webhook deletes what it draws, so it draws from webhooks of its own.
+        own = REAL["removable_webhooks"] if operation_id(context) == "remove-webhook" else REAL["own_webhooks"]
+        choices["webhook_id"] = st.sampled_from(
+            [*own * 2, *REAL["other_webhooks"], path_parameters["webhook_id"]])
     return st.fixed_dictionaries(choices).map(lambda drawn: {**path_parameters, **drawn})
+
+
+def operation_id(context) -> str | None:
+    return context.operation.definition.raw.get("operationId") if context.operation is not None else None
+
+
+def could_reach_a_host(url: object) -> bool:
+    return isinstance(url, str) and bool(re.match(r"(?i)https?://[^/?#]", url.strip()))
+
+
+@schema.hook
+def flatmap_body(context, body):
+    """A generated create-webhook body rarely names a trigger orderdesk sends and an http(s) URL, and no
+    other field (the spec allows any), so half the examples are such a body; the drawn body, for the
+    refusals, is the other half. And no body may point a webhook at a real host."""
+    if operation_id(context) != "create-webhook" or not isinstance(body, dict):
+        return st.just(body)
+    if could_reach_a_host(body.get("url")):
+        body = {**body, "url": FUZZ_WEBHOOK_URL}
+    triggers = st.sampled_from(["ecomm_new_order", "ecomm_order_changed"])  # the spec's; not our extension
+    return st.one_of(st.just(body), triggers.map(lambda trigger: {"triggerType": trigger, "url": FUZZ_WEBHOOK_URL}))
 
 
 @pytest.fixture(scope="module")
 def real_data(db):
-    """A site with orders in several statuses, and another site the token may not see. Unlimited rate."""
+    """A site with orders in several statuses and webhooks, and another site the token may not see.
+    Unlimited rate."""
     shop, other = make_shop(db, rate_limit=0), make_shop(db, rate_limit=0)
     statuses = ["unfulfilled", "unfulfilled", "fulfilled", "fulfilled", "pending", "disputed", "refunded"]
+
+    def webhook_ids(site_id: str, count: int) -> list[str]:
+        # ecomm_new_order: the fuzzer places no orders, so these are never delivered to.
+        return [webhooks.create_webhook(db, site_id, "ecomm_new_order", FUZZ_WEBHOOK_URL, None, True).id
+                for _ in range(count)]
+
     REAL.update(
         own_site=[shop.site.id],
         own_orders=[place(db, shop, status=status).order_id for status in statuses],
+        own_webhooks=webhook_ids(shop.site.id, 2),
+        removable_webhooks=webhook_ids(shop.site.id, 3),
         other_site=[other.site.id],
         other_orders=[place(db, other).order_id],
+        other_webhooks=webhook_ids(other.site.id, 1),
     )
     yield shop
     REAL.clear()
@@ -126,13 +168,13 @@ def every_order_field_is_present(ctx, response, case):
     spec's schemas list no `required`, so schema conformance alone would not notice a missing one)."""
     if case.method.upper() != case.operation.method.upper() or not 200 <= response.status_code < 300:
         return None  # the coverage phase also sends other methods (OPTIONS answers 204, no body)
-    body = response.json()
-    if case.operation.definition.raw.get("operationId") == "list-orders":
-        documents = body["orders"]
-    elif case.operation.definition.raw.get("operationId") in ORDER_OPERATIONS:
-        documents = [body]
+    operation = case.operation.definition.raw.get("operationId")
+    if operation == "list-orders":
+        documents = response.json()["orders"]
+    elif operation in ORDER_OPERATIONS:
+        documents = [response.json()]
     else:
-        return None
+        return None  # not an order; remove-webhook answers 204 with no body
     for document in documents:
         missing = ORDER_FIELDS - document.keys()
         assert not missing, f"order {document.get('orderId')} lacks {sorted(missing)}"

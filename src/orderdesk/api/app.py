@@ -8,8 +8,8 @@ from litestar.datastructures import State
 from orderdesk.api.errors import EXCEPTION_HANDLERS
 from orderdesk.api.idempotency import Idempotency
 from orderdesk.api.middleware import RequestContext
-from orderdesk.api.ratelimit import MemoryRateLimiter, RateLimiter
-from orderdesk.api.routes import orders, processor_events, refunds, sites
+from orderdesk.api.ratelimit import RateLimiter, rate_limiter_for
+from orderdesk.api.routes import health, mailbox, orders, processor_events, refunds, sites, webhooks
 from orderdesk.config import Settings
 from orderdesk.services.reconciler import Reconciler
 from orderdesk.logs import configure_logging
@@ -29,10 +29,11 @@ def create_app(settings: Settings | None = None, processor: PaymentProcessor | N
     background = [reconciler]
     if settings.delivery_worker:
         background.append(delivery_loop(db, settings))
-    rate_limiter = rate_limiter or MemoryRateLimiter()
+    rate_limiter = rate_limiter or rate_limiter_for(settings)
     state = State({"settings": settings, "db": db, "processors": processors, "rate_limiter": rate_limiter})
     app = Litestar(
-        route_handlers=[*orders.ROUTES, *refunds.ROUTES, *sites.ROUTES, *processor_events.ROUTES],
+        route_handlers=[*orders.ROUTES, *refunds.ROUTES, *sites.ROUTES, *processor_events.ROUTES, *webhooks.ROUTES,
+                        *mailbox.ROUTES, *health.ROUTES],
         exception_handlers=EXCEPTION_HANDLERS,
         state=state,
         request_max_body_size=settings.max_body_bytes,

@@ -1,4 +1,5 @@
-"""Every response carries X-Request-Id and, once a token is known, its rate-limit headers."""
+"""Every response carries X-Request-Id and, once a token is known, its rate-limit headers; every request is
+counted in the metrics, and everything logged while it is handled carries its request id."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import time
 import uuid
 
 import structlog
+
+from orderdesk.api import metrics
 
 log = structlog.get_logger("orderdesk.http")
 
@@ -35,11 +38,17 @@ class RequestContext:
                 message = {**message, "headers": headers}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            if self.access_log:
-                log.info(
-                    "request", method=scope["method"], path=scope["path"], status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2), request_id=request_id,
-                )
+        # Context variables follow the request into the worker threads that run its handlers (anyio copies
+        # the context), and the previous values come back when the block ends.
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_headers)
+            finally:
+                seconds = time.perf_counter() - started
+                # Litestar leaves the matched route's template in the scope; a raw path would give every
+                # order its own time series.
+                route = scope.get("path_template") or metrics.UNROUTED
+                metrics.record_request(scope["method"], route, status, seconds)
+                if self.access_log:
+                    log.info("request", method=scope["method"], path=scope["path"], route=route, status=status,
+                             duration_ms=round(seconds * 1000, 2))

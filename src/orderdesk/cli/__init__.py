@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from orderdesk.cli import admin, demo, serve, worker
+from orderdesk.cli import admin, demo, listen, mailbox, serve, worker
 from orderdesk.cli.simulate import simulate_app
+from orderdesk.cli.webhooks import webhooks_app
 
 app = typer.Typer(
     name="orderdesk",
@@ -18,10 +19,13 @@ app.command("serve")(serve.serve)
 app.command("seed")(serve.seed)
 app.command("demo")(demo.demo)
 app.command("worker")(worker.worker)
+app.command("listen")(listen.listen)
+app.command("mailbox")(mailbox.mailbox)
 app.add_typer(admin.sites_app, name="sites")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def main() -> None:

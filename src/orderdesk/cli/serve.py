@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from typing import Annotated
 
+import structlog
 import typer
 import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.engine import make_url
 
 from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
 from orderdesk.cli.worker import RetryIntervalOption
 from orderdesk.config import Settings
+from orderdesk.logs import uvicorn_log_config
 from orderdesk.services import access
 from orderdesk.services.seeding import seed_orders
 
@@ -24,11 +29,22 @@ WorkersOption = Annotated[int | None, typer.Option(help="Worker processes.", env
 def run_server(config: Settings) -> None:
     """Serve until interrupted; worker processes read their settings from the environment."""
     os.environ.update(config.as_environment())
-    uvicorn.run(
-        "orderdesk.api.app:app_from_environment", factory=True, host=config.host, port=config.port,
-        workers=config.workers if config.workers > 1 else None, loop="uvloop", http="httptools",
-        log_level="warning", access_log=False, lifespan="on",
-    )
+    # Several workers: each writes its metrics to files in one folder, and a scrape sums them. The folder
+    # must start empty (or old processes' counts would be added in), so it is a new one unless the
+    # operator chose one. Set before any worker starts: prometheus_client reads it when imported.
+    metrics_dir = None
+    if config.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="orderdesk-metrics-")
+    try:
+        uvicorn.run(
+            "orderdesk.api.app:app_from_environment", factory=True, host=config.host, port=config.port,
+            workers=config.workers if config.workers > 1 else None, loop="uvloop", http="httptools",
+            log_level="warning", access_log=False, lifespan="on", log_config=uvicorn_log_config(config),
+        )
+    finally:
+        if metrics_dir is not None:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def serve(
@@ -42,8 +58,13 @@ def serve(
     """
     config = settings(database, host=host, port=port, workers=workers, webhook_retry_interval=webhook_retry_interval)
     open_database(config).dispose()
-    err.print(f"orderdesk listening on http://{config.host}:{config.port}/v2 ({config.workers} worker(s), "
-              f"database {config.database_url})")
+    database = make_url(config.database_url).render_as_string(hide_password=True)
+    if config.log_format == "json":  # then every line on stderr is JSON, this one too
+        structlog.get_logger("orderdesk.serve").info(
+            "listening", url=f"http://{config.host}:{config.port}/v2", workers=config.workers, database=database)
+    else:
+        err.print(f"orderdesk listening on http://{config.host}:{config.port}/v2 ({config.workers} worker(s), "
+                  f"database {database})")
     run_server(config)
 
 

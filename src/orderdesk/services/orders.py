@@ -10,9 +10,11 @@ import msgspec
 from orderdesk.domain import clock
 from orderdesk.domain.orders import OrderAction, OrderStatus, transition
 from orderdesk.errors import FieldProblem, OrderNotFound, ValidationFailed
+from orderdesk.services import mail
 from orderdesk.services.changes import change_order
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.unit_of_work import Database
+from orderdesk.wire import orders as wire
 from orderdesk.wire.orders import OrderDoc
 
 MAX_PAGE = 100
@@ -101,9 +103,12 @@ def fulfill_order(db: Database, site_id: str, order_id: str, token_id: str | Non
                   send_email: bool = False) -> tuple[bytes, bool]:
     """Returns the document and whether the order changed (the fulfilled email goes only then)."""
     with db.unit_of_work() as work:
-        result = change_order(work, site_id, order_id, "fulfill", token_id, _set_status(OrderAction.FULFILL, order_id))
+        document, changed = change_order(work, site_id, order_id, "fulfill", token_id,
+                                         _set_status(OrderAction.FULFILL, order_id))
+        if changed and send_email:
+            mail.queue_fulfilled_email(work.connection, site_id, wire.decode(document))
         work.commit()
-    return result
+    return document, changed
 
 
 def unfulfill_order(db: Database, site_id: str, order_id: str, token_id: str | None) -> bytes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from dataclasses import dataclass
 
 from orderdesk.domain import clock, ids
 from orderdesk.errors import IncompatibleFilter, UnsupportedTrigger, ValidationFailed, WebhookNotFound
@@ -12,6 +14,9 @@ from orderdesk.store.unit_of_work import Database
 from orderdesk.webhooks.addresses import TargetRefused, check_url
 
 MAX_PER_TRIGGER = 75
+MAX_PAGE = 100  # Webflow caps list limits at 100
+DELIVERY_NOT_FOUND = "Requested resource not found: The delivery cannot be found"
+_DELIVERY_ID = re.compile(r"[0-9]{1,18}")  # delivery ids are 64-bit; a longer one names nothing
 # Trigger types Webflow has (the reference spec's enum) that orderdesk does not serve.
 WEBFLOW_ONLY = frozenset({
     "form_submission", "site_publish", "page_created", "page_metadata_updated", "page_deleted",
@@ -45,6 +50,7 @@ def create_webhook(db: Database, site_id: str, trigger_type: object, url: object
                          clock.to_millis(clock.now()), None, None)
     with db.unit_of_work() as work:
         repository = WebhookRepository(work.connection)
+        repository.lock_site(site_id)
         if repository.count(site_id, trigger) >= MAX_PER_TRIGGER:
             raise ValidationFailed.of("triggerType", f"a site has at most {MAX_PER_TRIGGER} webhooks for {trigger}")
         repository.add(webhook)
@@ -52,9 +58,20 @@ def create_webhook(db: Database, site_id: str, trigger_type: object, url: object
     return webhook
 
 
-def list_webhooks(db: Database, site_id: str, offset: int, limit: int) -> tuple[list[WebhookRow], int]:
+@dataclass(frozen=True, slots=True)
+class WebhookPage:
+    webhooks: list[WebhookRow]
+    limit: int
+    offset: int
+    total: int
+
+
+def list_webhooks(db: Database, site_id: str, offset: int, limit: int) -> WebhookPage:
+    """Oldest first; `limit` is capped at 100 as Webflow does."""
+    limit = min(limit, MAX_PAGE)
     with db.reading() as connection:
-        return WebhookRepository(connection).for_site(site_id, offset, limit)
+        found, total = WebhookRepository(connection).for_site(site_id, offset, limit)
+    return WebhookPage(found, limit, offset, total)
 
 
 def get_webhook(db: Database, site_id: str, webhook_id: str) -> WebhookRow:
@@ -88,14 +105,16 @@ def delivery_attempts(db: Database, site_id: str, webhook_id: str, limit: int = 
         return WebhookRepository(connection).attempts(webhook_id, limit)
 
 
-def redeliver(db: Database, site_id: str, webhook_id: str, delivery_id: int) -> int:
+def redeliver(db: Database, site_id: str, webhook_id: str, delivery_id: str) -> int:
     """Queue the delivery's event once more for the webhook (same body, same event id); the new delivery's id."""
     get_webhook(db, site_id, webhook_id)
+    if not _DELIVERY_ID.fullmatch(delivery_id):
+        raise WebhookNotFound(DELIVERY_NOT_FOUND)
     with db.unit_of_work() as work:
         repository = WebhookRepository(work.connection)
-        found = repository.delivery(webhook_id, delivery_id)
+        found = repository.delivery(webhook_id, int(delivery_id))
         if found is None:
-            raise WebhookNotFound("Requested resource not found: The delivery cannot be found")
+            raise WebhookNotFound(DELIVERY_NOT_FOUND)
         (new_id,) = repository.add_deliveries(found[0], [webhook_id], clock.to_millis(clock.now()))
         work.commit()
     return new_id

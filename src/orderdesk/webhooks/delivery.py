@@ -21,6 +21,7 @@ from orderdesk.config import Settings
 from orderdesk.domain import clock
 from orderdesk.store.repositories.webhooks import Claimed, WebhookRepository
 from orderdesk.store.unit_of_work import Database
+from orderdesk.webhooks import mailer
 from orderdesk.webhooks.addresses import TargetRefused, check_url
 from orderdesk.webhooks.signing import signed_headers
 
@@ -147,4 +148,5 @@ class WorkLoop:
 def delivery_loop(db: Database, settings: Settings) -> WorkLoop:
     """The worker that `serve` runs by default, and `orderdesk worker` runs alone."""
     deliverer = Deliverer(db, settings)
-    return WorkLoop("orderdesk-deliveries", [deliverer.deliver_due], idle=0.2, on_stop=[deliverer.close])
+    jobs = [deliverer.deliver_due, lambda: mailer.send_due(db, settings)]
+    return WorkLoop("orderdesk-deliveries", jobs, idle=0.2, on_stop=[deliverer.close])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orderdesk.store.tables import deliveries, delivery_attempts, events, webhooks
+from orderdesk.store.tables import deliveries, delivery_attempts, events, sites, webhooks
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -71,6 +71,10 @@ class WebhookRepository:
             sa.select(webhooks).where(where).order_by(webhooks.c.created_on, webhooks.c.id).offset(offset).limit(limit)
         )
         return [WebhookRow(**row._mapping) for row in rows], total
+
+    def lock_site(self, site_id: str) -> None:
+        """Serialise webhook registrations of one site, so that two cannot both pass the limit."""
+        self.connection.execute(sa.select(sites.c.id).where(sites.c.id == site_id).with_for_update())
 
     def count(self, site_id: str, trigger_type: str) -> int:
         return self.connection.execute(
