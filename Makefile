@@ -26,8 +26,10 @@ test: install
 	elif [ -n "$$CI" ]; then echo "PostgreSQL is not reachable and CI requires it" >&2; exit 1; \
 	else echo "PostgreSQL is not reachable: the PostgreSQL run is skipped (outside CI only)" >&2; fi
 
+# Not part of the tests: seeds, serves and loads the server with wrk (installed from Debian if missing).
 bench: install
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

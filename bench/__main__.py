@@ -1,5 +1,5 @@
-"""`python -m bench`: every benchmark, one after another."""
+"""`python -m bench`: every endpoint against the baseline (see bench/run.py; `--help` for options)."""
 
-from bench import refunds
+from bench import run
 
-refunds.main()
+run.main()
