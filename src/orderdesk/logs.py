@@ -61,7 +61,8 @@ def standard_library_json(settings: Settings) -> dict:
         # level is for orderdesk's own lines, not for every library's chatter.
         "root": {"handlers": ["stderr"], "level": max(_level(settings), logging.WARNING)},
         # uvicorn's own loggers would keep their plain-text handlers: send them to the root's instead.
-        "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+        "loggers": {name: {"handlers": [], "propagate": True}
+                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
     }
 
 

