@@ -294,3 +294,40 @@ def test_a_card_that_needs_bank_details_waits_then_expires(quick_server, db):
     assert created["expiresTime"] is not None
     assert expired["expiresTime"] == created["expiresTime"]
     assert expired["refundedAmount"] == 0
+
+
+@pytest.mark.parametrize("raw", [b'{"orderId":"%s","currency":"USD","amount":1e999999}',
+                                 b'{"orderId":"%s","currency":"USD","percent":1e999999}',
+                                 b'{"orderId":"%s","currency":"USD","amount":100000000000000000000}'])
+def test_absurd_numbers_are_400s_not_500s(server, db, raw):
+    shop = make_shop(db)
+    order = place(server, shop)
+
+    response = httpx.post(refunds_url(server, shop), content=raw % order["orderId"].encode(),
+                          headers={**shop.headers, "Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert refund_facts(server, shop, order["orderId"]) == []
+
+
+def test_a_tax_refund_that_comes_to_nothing_is_a_400(server, db):
+    shop = make_shop(db)
+    order = place(server, shop)
+    create(server, shop, orderId=order["orderId"], type="tax", percent=100)
+
+    response = create(server, shop, orderId=order["orderId"], type="tax", percent=0.01)
+
+    assert response.status_code == 400
+    assert response.json()["details"] == [
+        {"field": "amount", "message": "The requested refund comes to less than one minor unit."}]
+
+
+def test_a_created_time_out_of_range_is_a_400(server, db):
+    shop = make_shop(db)
+
+    response = httpx.get(refunds_url(server, shop), params={"createdTime[gte]": "0001-01-01T00:00:00+01:00"},
+                         headers=shop.headers)
+
+    assert response.status_code == 400
+    assert [d["field"] for d in response.json()["details"]] == ["createdTime[gte]"]

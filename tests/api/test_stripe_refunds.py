@@ -164,3 +164,17 @@ def _refund_quietly(server, shop, order_id: str) -> None:
         refund(server, shop, order_id, 3, timeout=30)
     except httpx.TransportError:
         pass  # the server died under us, as intended
+
+
+def test_a_reason_of_our_own_words_rides_in_stripes_metadata(stripe_server, db, fake):
+    shop = stripe_shop(db, fake)
+    order = place(stripe_server, fake, shop)
+
+    response = httpx.post(f"{stripe_server.api}/sites/{shop.site.id}/refunds", headers=shop.headers,
+                          json={"orderId": order["orderId"], "currency": "USD", "amount": 2,
+                                "reason": "customer changed mind"})
+
+    (at_stripe,) = fake.refunds()
+    assert (response.status_code, response.json()["state"], response.json()["reason"]) == (
+        201, "succeeded", "customer changed mind")
+    assert (at_stripe["reason"], at_stripe["metadata"]["orderdesk_reason"]) == (None, "customer changed mind")

@@ -253,8 +253,9 @@ def test_an_unknown_trigger_is_a_validation_error(server, db, trigger):
     ("http://localhost:8000/hook", "resolves to a private, loopback or link-local address (127.0.0.1)"),
     ("http://169.254.169.254/latest", "resolves to a private, loopback or link-local address (169.254.169.254)"),
     ("http://[::1]/hook", "resolves to a private, loopback or link-local address (::1)"),
+    ("https://93.184.215.14:99999/hook", "has a port that is not a number from 0 to 65535"),
 ], ids=["ftp", "relative", "null", "array", "too long", "credentials", "private", "loopback", "localhost",
-        "link-local", "ipv6 loopback"])
+        "link-local", "ipv6 loopback", "bad port"])
 def test_a_url_webhooks_may_not_go_to_is_refused_with_the_default_settings(strict_server, db, url, message):
     shop = make_shop(db)
 

@@ -57,3 +57,16 @@ def test_money_in_another_currency_is_refused(db):
     with pytest.raises(ValidationFailed) as refused:
         _place(db, shop, body)
     assert refused.value.details[0].field == "purchasedItems[0].variantPrice.unit"
+
+
+@pytest.mark.parametrize("kind", ["shipping", "tax"])
+def test_negative_shipping_or_tax_is_refused(db, kind):
+    shop = make_shop(db)
+    body = order_body(**{kind: -100})
+
+    with pytest.raises(ValidationFailed) as refused:
+        placing.place_order(db, shop.site, msgspec.convert(body, wire.OrderDoc), shop.token_id)
+
+    index = 0 if kind == "shipping" else 1
+    assert [(d.field, d.message) for d in refused.value.details][0] == (
+        f"totals.extras[{index}].price.value", f"must not be negative for {kind}")

@@ -5,15 +5,18 @@ from __future__ import annotations
 import random
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orderdesk.domain import clock
 from orderdesk.domain.refunds import ItemAsk, RefundAsk, RefundType
 from orderdesk.errors import Conflict, ValidationFailed
 from orderdesk.services import orders, refunding, refunds
 from orderdesk.services.ports import RefundState
 from orderdesk.services.reconciler import reconcile
 from orderdesk.store.repositories.orders import OrderRepository
+from orderdesk.store import tables
 from orderdesk.store.repositories.refunds import RefundRepository
 from orderdesk.wire import orders as wire
 from orderdesk.wire.refunds import NewRefund
@@ -172,3 +175,52 @@ def _request(db, refund_id):
         refund = RefundRepository(connection).get(refund_id)
         document = OrderRepository(connection).document(refund.site_id, refund.order_id)
     return refunding.refund_request(refund, wire.decode(document))
+
+
+def test_an_idempotency_key_used_again_after_24_hours_makes_a_new_refund(db):
+    shop = make_shop(db)
+    order = place(db, shop)
+    directory = Directory(ScriptedProcessor())
+    first = refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=100), shop.token_id, "t:k")
+    retried = refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=100), shop.token_id, "t:k")
+    with db.unit_of_work() as work:  # a day and an hour later
+        work.connection.execute(sa.update(tables.refunds).where(tables.refunds.c.id == first.id)
+                                .values(created_on=first_created(first) - 25 * 3600 * 1000))
+        work.commit()
+
+    later = refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=200), shop.token_id, "t:k")
+
+    _, made = facts(db, shop, order.order_id)
+    assert retried.id == first.id
+    assert later.id != first.id
+    assert sorted((r.amount, r.request_key) for r in made) == [(100, None), (200, "t:k")]
+
+
+def first_created(refund) -> int:
+    return clock.to_millis(clock.from_wire(refund.created_time))
+
+
+class Exploding(ScriptedProcessor):
+    """Answers like the scripted processor, except that one refund makes it raise something unforeseen."""
+
+    def __init__(self, bad: str) -> None:
+        super().__init__()
+        self.bad = bad
+
+    def refresh(self, request, reference):
+        if request.refund_id == self.bad:
+            raise KeyError("unforeseen")
+        return super().refresh(request, reference)
+
+
+def test_one_refund_the_reconciler_cannot_ask_about_does_not_stall_the_others(db):
+    shop = make_shop(db)
+    order = place(db, shop)
+    outage = Directory(ScriptedProcessor(None))
+    stuck = refunds.create_refund(db, outage, shop.site.id, ask(order.order_id, amount=100), shop.token_id)
+    other = refunds.create_refund(db, outage, shop.site.id, ask(order.order_id, amount=200), shop.token_id)
+
+    reconcile(db, Directory(Exploding(stuck.id)), quiet_for=-1)
+
+    assert refunds.get_refund(db, shop.site.id, stuck.id).state == "pending"
+    assert refunds.get_refund(db, shop.site.id, other.id).state == "succeeded"

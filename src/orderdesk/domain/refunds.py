@@ -193,6 +193,8 @@ def plan_refund(order: OrderAmounts, taken: Taken, ask: RefundAsk) -> Split:
             raise NothingOfType(RefundType.TAX)
         remaining = left.product_tax + left.shipping_tax
         wanted = _wanted(ask, order.pools.product_tax + order.pools.shipping_tax)
+        if wanted <= 0:
+            raise RefundTooSmall()
         if wanted > remaining:
             raise RefundExceedsAvailable()
         if wanted < remaining:

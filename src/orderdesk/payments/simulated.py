@@ -46,7 +46,7 @@ class SimulatedProcessor:
         with self.db.unit_of_work() as work:
             first_asked, _ = SimulatedLedger(work.connection).ask(
                 request.refund_id, reference(request.refund_id), request.amount, request.currency,
-                request.payment.card_last4, request.reason, now,
+                (request.payment.card_last4 or "")[:4] or None, request.reason, now,
             )
             work.commit()
         return self.answer(request, first_asked, now)

@@ -52,13 +52,16 @@ class StripeProcessor:
         else:
             return RefundOutcome(RefundState.FAILED, failure_reason="payment_missing")
         params["amount"] = request.amount
-        if request.reason is not None:
+        if request.reason in REASON_WORDS:
             params["reason"] = REASON_WORDS[request.reason]
         params["metadata"] = {
             "orderdesk_refund_id": request.refund_id,
             "orderdesk_order_id": request.order_id,
             "orderdesk_site_id": request.site_id,
         }
+        if request.reason is not None and request.reason not in REASON_WORDS:
+            # The Refunds resource takes any reason; Stripe takes three words, so ours rides along.
+            params["metadata"]["orderdesk_reason"] = request.reason
         options: stripe.RequestOptions = {"idempotency_key": request.refund_id}
         return self._answer(lambda: self.client.v1.refunds.create(params=params, options=options))
 

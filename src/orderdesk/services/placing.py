@@ -84,6 +84,8 @@ def complete_order(order: OrderDoc, site: Site, order_id: str) -> tuple[OrderDoc
     extras, extras_sum = [], 0
     for index, extra in enumerate(order.totals.extras):
         price_doc, price = check.money(extra.price, f"totals.extras[{index}].price")
+        if extra.type in ("shipping", "tax") and price < 0:
+            check.fail(f"totals.extras[{index}].price.value", f"must not be negative for {extra.type}")
         extras.append(msgspec.structs.replace(extra, price=price_doc))
         extras_sum += price
     total = subtotal + extras_sum

@@ -15,7 +15,7 @@ import structlog
 from orderdesk.domain import clock
 from orderdesk.services import refunding
 from orderdesk.services.idempotency import purge_expired
-from orderdesk.services.ports import ProcessorDirectory, ProcessorUnavailable
+from orderdesk.services.ports import ProcessorDirectory
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.repositories.refunds import RefundRepository
 from orderdesk.store.unit_of_work import Database
@@ -35,17 +35,22 @@ def reconcile(db: Database, processors: ProcessorDirectory, quiet_for: float, li
         }
     changed = 0
     for refund in waiting:
-        request = refunding.refund_request(refund, wire.decode(documents[(refund.site_id, refund.order_id)]))
         try:
-            processor = processors.named(refund.site_id, refund.processor)
-        except ProcessorUnavailable as error:
-            log.warning("refund cannot be reconciled", refund_id=refund.id, reason=str(error))
-            continue
-        outcome = refunding.call(processor, lambda: processor.refresh(request, refund.processor_reference))
-        if refunding.record_outcome(db, refund.id, outcome):
-            changed += 1
-            log.info("refund reconciled", refund_id=refund.id, state=outcome.state.value)
+            changed += _reconcile_one(db, processors, refund, documents[(refund.site_id, refund.order_id)])
+        except Exception as error:  # noqa: BLE001 - one refund that cannot be asked about must not stall the rest
+            log.exception("refund cannot be reconciled", refund_id=refund.id, reason=str(error))
+            refunding.record_outcome(db, refund.id, refunding.UNKNOWN)  # asked again after `quiet_for`
     return changed
+
+
+def _reconcile_one(db: Database, processors: ProcessorDirectory, refund, document: bytes) -> int:
+    request = refunding.refund_request(refund, wire.decode(document))
+    processor = processors.named(refund.site_id, refund.processor)
+    outcome = refunding.call(processor, lambda: processor.refresh(request, refund.processor_reference))
+    if not refunding.record_outcome(db, refund.id, outcome):
+        return 0
+    log.info("refund reconciled", refund_id=refund.id, state=outcome.state.value)
+    return 1
 
 
 class Reconciler:

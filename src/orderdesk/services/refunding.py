@@ -20,6 +20,7 @@ from orderdesk.domain.refunds import OrderAmounts, Pools, RefundExceedsAvailable
 from orderdesk.errors import Conflict, RefundDeclined
 from orderdesk.services import outbox
 from orderdesk.services.changes import lock_order, save_change
+from orderdesk.services.idempotency import KEY_LIFETIME_MS
 from orderdesk.services.ports import (
     PaymentFacts, PaymentProcessor, ProcessorUnavailable, RefundOutcome, RefundRequest, RefundState,
 )
@@ -79,6 +80,20 @@ def taken_by(refunds: RefundRepository, site_id: str, order_id: str) -> Taken:
     return Taken(taken.pools, sums)
 
 
+def made_for_key(refunds: RefundRepository, request_key: str | None) -> RefundRow | None:
+    """The refund an earlier try of this keyed request made, while the key lives (24 h).
+
+    A key used again after that is a new request (BEHAVIOUR.md section 7): the old refund lets go of it.
+    """
+    if request_key is None:
+        return None
+    made = refunds.by_request_key(request_key)
+    if made is not None and made.created_on < clock.to_millis(clock.now()) - KEY_LIFETIME_MS:
+        refunds.forget_request_key(made.id)
+        return None
+    return made
+
+
 # --- reserve -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +140,16 @@ def refund_request(refund: RefundRow, order: wire.OrderDoc) -> RefundRequest:
 
 # --- call ----------------------------------------------------------------------------------------
 
+# No answer: the refund stays as it is, and only the time of asking changes.
+UNKNOWN = RefundOutcome(RefundState.PENDING)
+
+
 def call(processor: PaymentProcessor, ask: Callable[[], RefundOutcome]) -> RefundOutcome:
     """The processor's answer; an unknown outcome leaves the refund pending for the reconciler."""
     try:
         return ask()
     except ProcessorUnavailable:
-        return RefundOutcome(RefundState.PENDING)
+        return UNKNOWN
 
 
 # --- settle --------------------------------------------------------------------------------------
@@ -227,7 +246,7 @@ def _reserve_remainder(db: Database, processor: PaymentProcessor, site_id: str, 
     with db.unit_of_work() as work:
         repository, row = lock_order(work, site_id, order_id)
         refunds = RefundRepository(work.connection)
-        if request_key is not None and refunds.by_request_key(request_key) is not None:
+        if made_for_key(refunds, request_key) is not None:
             return None, row.document  # a retry of a request that already made its refund
         if transition(order_id, OrderStatus(row.status), OrderAction.REFUND) is None:
             return None, row.document

@@ -31,10 +31,9 @@ def create_refund(db: Database, processors: ProcessorDirectory, site_id: str, ne
     processor = processors.for_site(site_id)
     with db.unit_of_work() as work:
         refunds = RefundRepository(work.connection)
-        if request_key is not None:
-            made = refunds.by_request_key(request_key)
-            if made is not None:
-                return _view(refunds, made)  # a retry after a crash: the refund already exists
+        made = refunding.made_for_key(refunds, request_key)
+        if made is not None:
+            return _view(refunds, made)  # a retry after a crash: the refund already exists
         repository, row = lock_order(work, site_id, new.order_id)
         if new.currency != row.currency:
             raise ValidationFailed.of("currency", f"must be the order's currency, {row.currency}")

@@ -158,7 +158,7 @@ simulated_refunds = sa.Table(
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("card_last4", sa.String(4), nullable=True),
-    sa.Column("reason", sa.String(32), nullable=True),
+    sa.Column("reason", sa.String(64), nullable=True),
     sa.Column("calls", sa.Integer, nullable=False),
     sa.Column("created_on", sa.BigInteger, nullable=False),
 )

@@ -19,9 +19,13 @@ def check_url(url: str, allow_private: bool, resolve: bool = True) -> None:
         raise TargetRefused("must be an absolute http(s) URL")
     if parts.username or parts.password:
         raise TargetRefused("must not carry credentials")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise TargetRefused("has a port that is not a number from 0 to 65535") from None
     if allow_private:
         return
-    for address in _addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), resolve):
+    for address in _addresses(parts.hostname, port, resolve):
         if not address.is_global or address.is_multicast:
             raise TargetRefused(f"resolves to a private, loopback or link-local address ({address})")
 

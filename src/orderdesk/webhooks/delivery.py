@@ -78,7 +78,7 @@ class Deliverer:
             return Attempt(None, _since(started), f"refused: {refused}"[:255])
         except httpx.TimeoutException:
             return Attempt(None, _since(started), f"timed out after {self.settings.webhook_timeout:g} s")
-        except httpx.HTTPError as failure:
+        except (httpx.HTTPError, httpx.InvalidURL) as failure:
             return Attempt(None, _since(started), f"{type(failure).__name__}: {failure}"[:255])
 
     def record(self, claimed: Claimed, attempt: Attempt) -> None:
@@ -89,8 +89,8 @@ class Deliverer:
             if attempt.succeeded:
                 repository.delivered(claimed, at)
             elif claimed.attempts + 1 > self.settings.webhook_retries:
-                repository.given_up(claimed, at)
-                repository.set_deactivated(claimed.webhook_id, at)
+                if repository.given_up(claimed, at):
+                    repository.set_deactivated(claimed.webhook_id, at)
                 log.warning("webhook deactivated: its delivery failed every attempt", webhook_id=claimed.webhook_id,
                             event_id=claimed.event_id, error=attempt.error)
             else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import msgspec
@@ -113,10 +113,14 @@ def _amount(values: dict, key: str, currency: str | None, problems: list[FieldPr
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
         problems.append(FieldProblem(field, "must be a number in major units, e.g. 27.01"))
         return None
+    value = _bounded(raw)
+    if value is None:
+        problems.append(FieldProblem(field, "is out of range"))
+        return None
     if currency is None:
         return None
     digits = currency_digits(currency)
-    minor = Decimal(raw).scaleb(digits)
+    minor = value.scaleb(digits, _EXACT)
     if minor != minor.to_integral_value():
         problems.append(FieldProblem(field, f"must have at most {digits} decimal places in {currency}"))
         return None
@@ -126,13 +130,29 @@ def _amount(values: dict, key: str, currency: str | None, problems: list[FieldPr
     return int(minor)
 
 
+# Wide enough that no amount we accept is rounded on its way to minor units.
+_EXACT = Context(prec=60)
+
+
+def _bounded(raw: int | Decimal) -> Decimal | None:
+    """The number as an exact Decimal, or None when it is absurd (1e999999, 40 decimals)."""
+    value = Decimal(raw)
+    if not value.is_finite() or value.adjusted() > 15 or value.as_tuple().exponent < -20:
+        return None
+    return value
+
+
 def _percent(values: dict, key: str, problems: list[FieldProblem], field: str | None = None) -> int | None:
     field = field or key
     raw = values.get(key)
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
         problems.append(FieldProblem(field, "must be a number from 0.01 to 100"))
         return None
-    basis_points = Decimal(raw) * 100
+    value = _bounded(raw)
+    if value is None:
+        problems.append(FieldProblem(field, "must be a number from 0.01 to 100, with at most 2 decimals"))
+        return None
+    basis_points = value.scaleb(2, _EXACT)
     if basis_points != basis_points.to_integral_value() or not 1 <= basis_points <= 10000:
         problems.append(FieldProblem(field, "must be a number from 0.01 to 100, with at most 2 decimals"))
         return None

@@ -83,7 +83,7 @@ def _created(params, problems: list[FieldProblem]) -> tuple[int | None, int | No
             continue
         try:
             at = clock.to_millis(clock.from_wire(raw)) + shift
-        except ValueError:
+        except (ValueError, OverflowError):
             problems.append(FieldProblem(name, "must be an ISO 8601 timestamp"))
             continue
         if bound.startswith("g"):

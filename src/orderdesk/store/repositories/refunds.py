@@ -89,6 +89,9 @@ class RefundRepository:
         row = self.connection.execute(sa.select(refunds).where(refunds.c.request_key == request_key)).first()
         return RefundRow(**row._mapping) if row else None
 
+    def forget_request_key(self, refund_id: str) -> None:
+        self.connection.execute(refunds.update().where(refunds.c.id == refund_id).values(request_key=None))
+
     def by_processor_reference(self, site_id: str, reference: str) -> RefundRow | None:
         row = self.connection.execute(
             sa.select(refunds).where(refunds.c.processor_reference == reference, refunds.c.site_id == site_id)

@@ -36,6 +36,7 @@ class Claimed:
     event_id: str
     trigger_type: str
     body: bytes
+    claimed_until: int  # the lease: outcomes are recorded only while this claim still holds the row
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,7 @@ class WebhookRepository:
         self.connection.execute(deliveries.update().where(deliveries.c.id.in_(ids)).values(claimed_until=now + lease_ms))
         rows = self.connection.execute(
             sa.select(deliveries.c.id, deliveries.c.attempts, webhooks.c.id, webhooks.c.url, webhooks.c.secret_key,
-                      events.c.event_id, events.c.trigger_type, events.c.body)
+                      events.c.event_id, events.c.trigger_type, events.c.body, deliveries.c.claimed_until)
             .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
             .join(events, events.c.id == deliveries.c.event_id)
             .where(deliveries.c.id.in_(ids)).order_by(deliveries.c.id)
@@ -175,22 +176,26 @@ class WebhookRepository:
             status_code=status_code, duration_ms=duration_ms, error=error, at=at,
         ))
 
-    def delivered(self, claimed: Claimed, at: int) -> None:
-        self.connection.execute(deliveries.update().where(deliveries.c.id == claimed.delivery_id).values(
-            state=DELIVERED, attempts=claimed.attempts + 1, claimed_until=0, finished_on=at,
-        ))
+    def delivered(self, claimed: Claimed, at: int) -> bool:
+        if not self._settle(claimed, state=DELIVERED, attempts=claimed.attempts + 1, claimed_until=0, finished_on=at):
+            return False
         self.connection.execute(webhooks.update().where(webhooks.c.id == claimed.webhook_id)
                                 .values(last_triggered_on=at))
+        return True
 
-    def retry_later(self, claimed: Claimed, next_attempt_on: int) -> None:
-        self.connection.execute(deliveries.update().where(deliveries.c.id == claimed.delivery_id).values(
-            attempts=claimed.attempts + 1, claimed_until=0, next_attempt_on=next_attempt_on,
-        ))
+    def retry_later(self, claimed: Claimed, next_attempt_on: int) -> bool:
+        return self._settle(claimed, attempts=claimed.attempts + 1, claimed_until=0, next_attempt_on=next_attempt_on)
 
-    def given_up(self, claimed: Claimed, at: int) -> None:
-        self.connection.execute(deliveries.update().where(deliveries.c.id == claimed.delivery_id).values(
-            state=FAILED, attempts=claimed.attempts + 1, claimed_until=0, finished_on=at,
-        ))
+    def given_up(self, claimed: Claimed, at: int) -> bool:
+        return self._settle(claimed, state=FAILED, attempts=claimed.attempts + 1, claimed_until=0, finished_on=at)
+
+    def _settle(self, claimed: Claimed, **values) -> bool:
+        """Record an outcome only while our lease holds: a worker whose lease ran out changes nothing."""
+        result = self.connection.execute(deliveries.update().where(
+            deliveries.c.id == claimed.delivery_id, deliveries.c.state == PENDING,
+            deliveries.c.claimed_until == claimed.claimed_until,
+        ).values(**values))
+        return result.rowcount == 1
 
     # --- looking back ----------------------------------------------------------------------------
 
