@@ -16,7 +16,9 @@ import msgspec
 
 from orderdesk.domain import clock
 from orderdesk.domain.orders import OrderAction, OrderStatus, TransitionNotAllowed, transition
-from orderdesk.domain.refunds import OrderAmounts, Pools, RefundExceedsAvailable, Split, Taken, order_amounts
+from orderdesk.domain.refunds import (
+    ItemPart, OrderAmounts, Pools, RefundExceedsAvailable, Split, Taken, order_amounts,
+)
 from orderdesk.errors import Conflict, RefundDeclined
 from orderdesk.services import outbox
 from orderdesk.services.changes import lock_order, save_change
@@ -69,15 +71,12 @@ def whole_order_breakdown(order: wire.OrderDoc, captured: int) -> str:
 def taken_by(refunds: RefundRepository, site_id: str, order_id: str) -> Taken:
     """What the order's pending and succeeded refunds hold, pool by pool and item by item."""
     holding = [r for r in refunds.for_order(site_id, order_id) if r.state in HOLDING]
-    taken = Taken()
     items = refunds.items_of([r.id for r in holding])
+    taken = Taken()
     for refund in holding:
-        taken = taken.plus(Split(decode_pools(refund.breakdown)))
-    sums: dict[str, int] = {}
-    for parts in items.values():
-        for sku, _, amount in parts:
-            sums[sku] = sums.get(sku, 0) + amount
-    return Taken(taken.pools, sums)
+        parts = {sku: ItemPart(quantity, amount) for sku, quantity, amount in items.get(refund.id, [])}
+        taken = taken.plus(Split(decode_pools(refund.breakdown), parts))
+    return taken
 
 
 def made_for_key(refunds: RefundRepository, request_key: str | None) -> RefundRow | None:

@@ -106,18 +106,22 @@ def parse_new_refund(values: dict[str, Any]) -> NewRefund:
                      metadata)
 
 
-def _amount(values: dict, key: str, currency: str | None, problems: list[FieldProblem],
-            field: str | None = None) -> int | None:
-    field = field or key
-    raw = values.get(key)
+def _number(raw: object, field: str, problems: list[FieldProblem], not_number: str, absurd: str) -> Decimal | None:
+    """A JSON number as an exact Decimal; None (and the problem named) for anything else or an absurd one."""
     if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
-        problems.append(FieldProblem(field, "must be a number in major units, e.g. 27.01"))
+        problems.append(FieldProblem(field, not_number))
         return None
     value = _bounded(raw)
     if value is None:
-        problems.append(FieldProblem(field, "is out of range"))
-        return None
-    if currency is None:
+        problems.append(FieldProblem(field, absurd))
+    return value
+
+
+def _amount(values: dict, key: str, currency: str | None, problems: list[FieldProblem],
+            field: str | None = None) -> int | None:
+    field = field or key
+    value = _number(values.get(key), field, problems, "must be a number in major units, e.g. 27.01", "is out of range")
+    if value is None or currency is None:
         return None
     digits = currency_digits(currency)
     minor = value.scaleb(digits, _EXACT)
@@ -130,6 +134,7 @@ def _amount(values: dict, key: str, currency: str | None, problems: list[FieldPr
     return int(minor)
 
 
+_PERCENT_RANGE = "must be a number from 0.01 to 100, with at most 2 decimals"
 # Wide enough that no amount we accept is rounded on its way to minor units.
 _EXACT = Context(prec=60)
 
@@ -144,17 +149,12 @@ def _bounded(raw: int | Decimal) -> Decimal | None:
 
 def _percent(values: dict, key: str, problems: list[FieldProblem], field: str | None = None) -> int | None:
     field = field or key
-    raw = values.get(key)
-    if isinstance(raw, bool) or not isinstance(raw, int | Decimal):
-        problems.append(FieldProblem(field, "must be a number from 0.01 to 100"))
-        return None
-    value = _bounded(raw)
+    value = _number(values.get(key), field, problems, "must be a number from 0.01 to 100", _PERCENT_RANGE)
     if value is None:
-        problems.append(FieldProblem(field, "must be a number from 0.01 to 100, with at most 2 decimals"))
         return None
     basis_points = value.scaleb(2, _EXACT)
     if basis_points != basis_points.to_integral_value() or not 1 <= basis_points <= 10000:
-        problems.append(FieldProblem(field, "must be a number from 0.01 to 100, with at most 2 decimals"))
+        problems.append(FieldProblem(field, _PERCENT_RANGE))
         return None
     return int(basis_points)
 
