@@ -240,10 +240,19 @@ def test_a_scrape_counts_the_requests_of_every_worker_process(start, tmp_path):
 def output_with(server, request_id: str) -> str:
     """The server's stderr once the access line of `request_id` is in it: it is written after the response."""
     deadline = time.monotonic() + 10
-    while f'"request_id": "{request_id}"' not in (output := server.output()).split('"event": "request"')[-1]:
+    while True:
+        output = server.output()
+        if any(line.get("event") == "request" and line.get("request_id") == request_id
+               for line in logged_lines(output)):
+            return output
         assert time.monotonic() < deadline, output
         time.sleep(0.05)
-    return output
+
+
+def logged_lines(output: str) -> list[dict]:
+    """The complete JSON lines written so far (a line still being written is left for the next look)."""
+    complete = output[: output.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.startswith("{")]
 
 
 def test_json_logs_carry_the_request_id_on_every_line_of_a_request(start, own_db, fresh_database_url):
