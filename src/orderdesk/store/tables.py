@@ -63,6 +63,15 @@ sa.Index(
     orders.c.site_id, orders.c.status, orders.c.accepted_on.desc(), orders.c.order_id,
 )
 
+# How many orders each site has in each status, kept by triggers on `orders` (migration 0004).
+order_counts = sa.Table(
+    "order_counts",
+    metadata,
+    sa.Column("site_id", sa.String(24), primary_key=True),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
+
 order_history = sa.Table(
     "order_history",
     metadata,
