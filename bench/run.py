@@ -99,8 +99,7 @@ def scenarios(db: Database, site_id: str, count: int) -> dict[str, list[tuple[st
         "get order": [("GET", f"{base}/{order_id}", "") for order_id in some],
         "list 100, first page": [("GET", f"{base}?limit=100", "")],
         f"list 100, offset {deep:,}": [("GET", f"{base}?limit=100&offset={deep}", "")],
-        "update (PATCH comment)": [("PATCH", f"{base}/{order_id}", f'{{"comment":"bench {index}"}}')
-                                   for index, order_id in enumerate(some)],
+        "update (PATCH comment)": [("PATCH", f"{base}/{order_id}", '{"comment":"bench {n}"}') for order_id in some],
         "fulfill + unfulfill (each)": [line for order_id in open_orders for line in (
             ("POST", f"{base}/{order_id}/fulfill", "{}"), ("POST", f"{base}/{order_id}/unfulfill", ""))],
         "place order": [("POST", base, PLACE_BODY)],

@@ -1,5 +1,6 @@
 -- Each request takes the next line of the file named by ORDERDESK_BENCH_REQUESTS:
--- "METHOD<TAB>PATH<TAB>BODY" (BODY may be empty). Threads start at different lines.
+-- "METHOD<TAB>PATH<TAB>BODY" (BODY may be empty; "{n}" in it becomes a number that changes with every
+-- request, so that an update really changes something). Threads start at different lines.
 local lines = {}
 local counter = 0
 local token = os.getenv("ORDERDESK_BENCH_TOKEN")
@@ -24,7 +25,11 @@ function request()
   if entry[3] ~= "" then
     headers["Content-Type"] = "application/json"
   end
-  return wrk.format(entry[1], entry[2], headers, entry[3] ~= "" and entry[3] or nil)
+  local body = nil
+  if entry[3] ~= "" then
+    body = entry[3]:gsub("{n}", tostring(index))
+  end
+  return wrk.format(entry[1], entry[2], headers, body)
 end
 
 function done(summary, latency, requests)

@@ -9,6 +9,7 @@ from orderdesk.api.errors import EXCEPTION_HANDLERS
 from orderdesk.api.idempotency import Idempotency
 from orderdesk.api.middleware import RequestContext
 from orderdesk.api.ratelimit import RateLimiter, rate_limiter_for
+from orderdesk.api.reads import OrderReads
 from orderdesk.api.routes import health, mailbox, orders, processor_events, refunds, sites, webhooks
 from orderdesk.config import Settings
 from orderdesk.services.reconciler import Reconciler
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, processor: PaymentProcessor | N
     )
     # Inside RequestContext, so that its answers carry X-Request-Id too.
     keyed = Idempotency(app, db, settings.max_body_bytes, rate_limiter, settings.rate_limit)
-    return RequestContext(keyed, access_log=settings.log_level == "debug")  # type: ignore[return-value]
+    return RequestContext(OrderReads(keyed, state), access_log=settings.log_level == "debug")  # type: ignore[return-value]
 
 
 def app_from_environment():

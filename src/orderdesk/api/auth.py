@@ -34,13 +34,19 @@ def spend_rate_limit(limiter: RateLimiter, default_limit: int, token: Token, sco
 
 def authorize(request: Request, scope: Scope | None, site_id: str | None = None, ecommerce: bool = False) -> Caller:
     """The caller, once every check has passed; raises the first check's error otherwise."""
-    state = request.app.state
-    header = request.headers.get("authorization", "")
+    return check_caller(request.app.state, request.headers.get("authorization", ""), request.scope, scope, site_id,
+                        ecommerce)
+
+
+def check_caller(state, header: str, asgi_scope: dict, scope: Scope | None, site_id: str | None = None,
+                 ecommerce: bool = False) -> Caller:
+    """`authorize` for a request the framework has not wrapped: the app's state, the Authorization header
+    and the ASGI scope (the rate limit's headers go into its state)."""
     kind, _, presented = header.partition(" ")
     if kind.lower() != "bearer" or not presented.strip():
         raise NotAuthorized()
     token, site = authenticate(state.db, presented.strip())
-    limit = spend_rate_limit(state.rate_limiter, state.settings.rate_limit, token, request.scope)
+    limit = spend_rate_limit(state.rate_limiter, state.settings.rate_limit, token, asgi_scope)
     if scope is not None and token.missing(scope):
         raise MissingScopes([scope.value])
     # A token for site A asking about site B gets the same 404 as a missing site.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -78,8 +78,8 @@ def _problem(message: str) -> FieldProblem:
 class Query:
     """Query parameters, read one by one; `done()` raises one error naming every bad one."""
 
-    def __init__(self, request: Request) -> None:
-        self.params = request.query_params
+    def __init__(self, params: Mapping[str, str]) -> None:
+        self.params = params
         self.problems: list[FieldProblem] = []
 
     def integer(self, name: str, default: int, minimum: int) -> int:

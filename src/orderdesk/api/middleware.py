@@ -3,8 +3,8 @@ counted in the metrics, and everything logged while it is handled carries its re
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 
 import structlog
 
@@ -22,7 +22,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = os.urandom(16).hex()  # as random as uuid4().hex, at a tenth of the cost
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()

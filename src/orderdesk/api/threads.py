@@ -1,23 +1,32 @@
-"""Each request's blocking work (database, processor) runs in one hop to a worker thread."""
+"""Where a request's blocking work runs: in one hop to a worker thread, or, for short database work on
+SQLite, right on the event loop.
+
+A hop to a thread costs more than an indexed SQLite query (the hand-over, and the two threads taking
+turns with the GIL), and SQLite in WAL mode never makes a reader wait. Writes on SQLite take its one
+write lock, which every other writer (this process's or another's) holds only for a short transaction.
+PostgreSQL is over a socket, so its work always goes to a thread, and so does anything that waits on
+the outside world (a payment processor).
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from anyio import CapacityLimiter
+
+from orderdesk.store.unit_of_work import Database
 
 T = TypeVar("T")
-_limiter: CapacityLimiter | None = None
 
 
 async def in_thread(function: Callable[..., T], *args: Any) -> T:
-    global _limiter
-    if os.environ.get("PROF_THREADS") == "0":
+    return await anyio.to_thread.run_sync(partial(function, *args))
+
+
+async def on_database(db: Database, function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, which only talks to the database: inline on SQLite, in a thread otherwise."""
+    if db.is_sqlite:
         return function(*args)
-    if _limiter is None:
-        _limiter = CapacityLimiter(int(os.environ.get("PROF_THREADS", "4")))
-    return await anyio.to_thread.run_sync(partial(function, *args), limiter=_limiter)
+    return await in_thread(function, *args)

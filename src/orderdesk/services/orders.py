@@ -12,7 +12,6 @@ from orderdesk.domain.orders import OrderAction, OrderStatus, transition
 from orderdesk.errors import FieldProblem, OrderNotFound, ValidationFailed
 from orderdesk.services import mail
 from orderdesk.services.changes import change_order
-from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.unit_of_work import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.orders import OrderDoc
@@ -37,16 +36,12 @@ class OrderPage:
 def list_orders(db: Database, site_id: str, status: OrderStatus | None, offset: int, limit: int) -> OrderPage:
     """Newest `acceptedOn` first, ties by `orderId`; `limit` is capped at 100 as Webflow does."""
     limit = min(limit, MAX_PAGE)
-    with db.reading() as connection:
-        repository = OrderRepository(connection)
-        total = repository.count(site_id, status)
-        documents = repository.page(site_id, status, offset, limit) if offset < total else []
+    documents, total = db.lookups.page(site_id, None if status is None else str(status), offset, limit)
     return OrderPage(documents, limit, offset, total)
 
 
 def get_order(db: Database, site_id: str, order_id: str) -> bytes:
-    with db.reading() as connection:
-        document = OrderRepository(connection).document(site_id, order_id)
+    document = db.lookups.document(site_id, order_id)
     if document is None:
         raise OrderNotFound()
     return document

@@ -20,17 +20,18 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, pool_size: int = 8) -> Engine:
-    """A fixed pool: no overflow connections, which would be opened and closed on every busy request (a
-    new SQLite connection costs its PRAGMAs and starts with a cold page cache). Threads beyond the pool
-    wait for a connection; nothing holds one while it waits on anything but the database."""
+    """A pool that keeps `pool_size` connections open. Overflow connections (as many again) are opened
+    and closed per use, which is costly (a new SQLite connection runs its PRAGMAs and starts with a cold
+    page cache), so the pool is sized for the usual load: on SQLite most database work runs on the event
+    loop, one unit at a time; the overflow is for bursts of threads (refunds waiting on a processor)."""
     url = normalize_url(url)
     if not is_sqlite(url):
-        return sa.create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True)
+        return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30, pool_pre_ping=True)
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
         pool_size=pool_size,
-        max_overflow=0,
+        max_overflow=pool_size,
         pool_timeout=30,
     )
 
@@ -45,7 +46,7 @@ def create_engine(url: str, pool_size: int = 8) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # 8 MB of pages per connection (the pool's 8 hold at most 64 MB); the rest of a large database
+        # 8 MB of pages per connection (the 8 kept open hold at most 64 MB); the rest of a large database
         # is served from the operating system's file cache, which is not the server's memory.
         cursor.execute("PRAGMA cache_size=-8192")
         cursor.close()

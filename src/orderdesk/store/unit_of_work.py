@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection, Engine
 
 from orderdesk.store.engine import is_sqlite
+from orderdesk.store.lookups import Lookups
 
 
 class UnitOfWork:
@@ -20,11 +21,13 @@ class UnitOfWork:
 
 
 class Database:
-    """Hands out connections: `reading()` for queries, `unit_of_work()` for writes."""
+    """Hands out connections: `reading()` for queries, `unit_of_work()` for writes, and `lookups` for the
+    few reads every request makes."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = is_sqlite(str(engine.url))
+        self.lookups = Lookups(engine)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -48,4 +51,5 @@ class Database:
                 transaction.rollback()
 
     def dispose(self) -> None:
+        self.lookups.close()
         self.engine.dispose()

@@ -46,7 +46,7 @@ async def read_mailbox(request: Request, site_id: str) -> Response:
 
 def _read_mailbox(request: Request, site_id: str) -> Response:
     authorize(request, Scope.ECOMMERCE_READ, site_id, ecommerce=True)
-    query = Query(request)
+    query = Query(request.query_params)
     limit = query.integer("limit", 20, minimum=1)
     if limit > mail.MAX_PAGE:
         query.problems.append(FieldProblem("limit", f"must be at most {mail.MAX_PAGE}"))

@@ -51,7 +51,7 @@ async def list_refunds(request: Request, site_id: str) -> Response:
 
 def _list_refunds(request: Request, site_id: str) -> Response:
     authorize(request, READ, site_id, ecommerce=True)
-    query = Query(request)
+    query = Query(request.query_params)
     limit = query.integer("limit", 10, minimum=1)
     if limit > 100:
         query.problems.append(FieldProblem("limit", "must be at most 100"))

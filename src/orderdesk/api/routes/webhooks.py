@@ -54,7 +54,7 @@ async def list_webhooks(request: Request, site_id: str) -> Response:
 
 def _list_webhooks(request: Request, site_id: str) -> Response:
     authorize(request, READ, site_id)
-    query = Query(request)
+    query = Query(request.query_params)
     offset = query.integer("offset", 0, minimum=0)
     limit = query.integer("limit", webhooks.MAX_PAGE, minimum=1)
     query.done()
@@ -91,7 +91,7 @@ async def list_deliveries(request: Request, webhook_id: str) -> Response:
 
 def _list_deliveries(request: Request, webhook_id: str) -> Response:
     caller = authorize(request, READ)
-    query = Query(request)
+    query = Query(request.query_params)
     limit = query.integer("limit", webhooks.MAX_PAGE, minimum=1)
     if limit > webhooks.MAX_PAGE:
         query.problems.append(FieldProblem("limit", f"must be at most {webhooks.MAX_PAGE}"))

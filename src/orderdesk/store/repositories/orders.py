@@ -39,6 +39,25 @@ class NewOrder:
 
 _newest_first = (orders.c.accepted_on.desc(), orders.c.order_id)
 
+# The statements every write runs, built once: building one per call cost more than running it.
+_site_order = (orders.c.site_id == sa.bindparam("site_id"), orders.c.order_id == sa.bindparam("order_id"))
+_LOCK = sa.select(
+    orders.c.id, orders.c.site_id, orders.c.order_id, orders.c.status, orders.c.version,
+    orders.c.currency, orders.c.captured_amount, orders.c.refund_reserved, orders.c.document,
+).where(*_site_order).with_for_update()
+_EXISTS = sa.select(orders.c.id).where(*_site_order)
+_INSERT = orders.insert()
+_SAVE = (
+    orders.update()
+    .where(orders.c.id == sa.bindparam("row_id"), orders.c.version == sa.bindparam("old_version"))
+    .values(status=sa.bindparam("status"), document=sa.bindparam("document"), version=sa.bindparam("new_version"),
+            updated_on=sa.bindparam("at"))
+)
+_RECORD = order_history.insert()
+_COUNT = sa.select(sa.func.coalesce(sa.func.sum(order_counts.c.count), 0)).where(
+    order_counts.c.site_id == sa.bindparam("site_id"))
+_COUNT_OF_STATUS = _COUNT.where(order_counts.c.status == sa.bindparam("status"))
+
 
 class OrderRepository:
     def __init__(self, connection: Connection) -> None:
@@ -57,17 +76,15 @@ class OrderRepository:
 
     def count(self, site_id: str, status: str | None = None) -> int:
         """From the counters the triggers keep: one row, not a scan of a million."""
-        query = sa.select(sa.func.coalesce(sa.func.sum(order_counts.c.count), 0)).where(order_counts.c.site_id == site_id)
         if status:
-            query = query.where(order_counts.c.status == status)
-        return int(self.connection.execute(query).scalar_one())
+            return int(self.connection.execute(_COUNT_OF_STATUS, {"site_id": site_id, "status": status}).scalar_one())
+        return int(self.connection.execute(_COUNT, {"site_id": site_id}).scalar_one())
 
     def order_ids(self, site_id: str) -> set[str]:
         return set(self.connection.execute(sa.select(orders.c.order_id).where(orders.c.site_id == site_id)).scalars())
 
     def exists(self, site_id: str, order_id: str) -> bool:
-        query = sa.select(orders.c.id).where(orders.c.site_id == site_id, orders.c.order_id == order_id)
-        return self.connection.execute(query).first() is not None
+        return self.connection.execute(_EXISTS, {"site_id": site_id, "order_id": order_id}).first() is not None
 
     def by_payment_reference(self, site_id: str, references: list[str]) -> str | None:
         """The orderId of the site's order paid by one of `references` (payment intent or charge ids)."""
@@ -78,21 +95,14 @@ class OrderRepository:
 
     def lock(self, site_id: str, order_id: str) -> OrderRow | None:
         """The order's row, locked for this transaction (SQLite: the write lock is already held)."""
-        row = self.connection.execute(
-            sa.select(
-                orders.c.id, orders.c.site_id, orders.c.order_id, orders.c.status, orders.c.version,
-                orders.c.currency, orders.c.captured_amount, orders.c.refund_reserved, orders.c.document,
-            )
-            .where(orders.c.site_id == site_id, orders.c.order_id == order_id)
-            .with_for_update()
-        ).first()
+        row = self.connection.execute(_LOCK, {"site_id": site_id, "order_id": order_id}).first()
         return OrderRow(*row) if row else None
 
     def add(self, order: NewOrder) -> None:
         self.add_many([order])
 
     def add_many(self, new_orders: list[NewOrder]) -> None:
-        self.connection.execute(orders.insert(), [
+        self.connection.execute(_INSERT, [
             {
                 "site_id": o.site_id, "order_id": o.order_id, "status": o.status, "accepted_on": o.accepted_on,
                 "currency": o.currency, "captured_amount": o.captured_amount,
@@ -104,11 +114,8 @@ class OrderRepository:
 
     def save(self, row: OrderRow, status: str, document: bytes, at: int) -> None:
         """Write a changed document; the version check refuses a write based on a stale read."""
-        result = self.connection.execute(
-            orders.update()
-            .where(orders.c.id == row.id, orders.c.version == row.version)
-            .values(status=status, document=document, version=row.version + 1, updated_on=at)
-        )
+        result = self.connection.execute(_SAVE, {"row_id": row.id, "old_version": row.version, "status": status,
+                                                 "document": document, "new_version": row.version + 1, "at": at})
         if result.rowcount != 1:
             raise StaleOrder(row.order_id)
 
@@ -135,10 +142,8 @@ class OrderRepository:
 
     def record(self, site_id: str, order_id: str, action: str, before: str, after: str,
                token_id: str | None, at: int) -> None:
-        self.connection.execute(order_history.insert().values(
-            site_id=site_id, order_id=order_id, action=action, before=before, after=after,
-            token_id=token_id, at=at,
-        ))
+        self.connection.execute(_RECORD, {"site_id": site_id, "order_id": order_id, "action": action,
+                                          "before": before, "after": after, "token_id": token_id, "at": at})
 
     def history(self, site_id: str, order_id: str) -> list[dict]:
         rows = self.connection.execute(

@@ -42,11 +42,6 @@ class SiteRepository:
         return [_site(row) for row in self.connection.execute(sa.select(sites).order_by(sites.c.created_on))]
 
 
-_token_and_site = sa.select(tokens, *[c.label(f"s_{c.name}") for c in sites.c]).join(
-    sites, sites.c.id == tokens.c.site_id
-)
-
-
 class TokenRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -57,20 +52,6 @@ class TokenRepository:
             scopes=" ".join(sorted(token.scopes)), rate_limit=token.rate_limit,
             created_on=token.created_on, last_used_on=None, revoked_on=None,
         ))
-
-    def by_hash(self, token_hash: str) -> tuple[Token, Site, str] | None:
-        """The token, its site and its stored hash, for a live (unrevoked) token."""
-        row = self.connection.execute(
-            _token_and_site.where(tokens.c.token_hash == token_hash, tokens.c.revoked_on.is_(None))
-        ).first()
-        if row is None:
-            return None
-        site = Site(
-            id=row.s_id, name=row.s_name, ecommerce_enabled=bool(row.s_ecommerce_enabled),
-            currency=row.s_currency, application_fee_bps=row.s_application_fee_bps,
-            created_on=row.s_created_on, updated_on=row.s_updated_on,
-        )
-        return _token(row), site, row.token_hash
 
     def list(self, site_id: str | None = None) -> list[Token]:
         query = sa.select(tokens).order_by(tokens.c.created_on)

@@ -1,0 +1,121 @@
+"""The hot reads (a token, an order, a page of orders, a count) in plain SQL on the driver's connection.
+
+Every API request authenticates and most read an order, so these run thousands of times a second:
+SQLAlchemy's statement building, caching and result wrapping cost ten times the query itself. The SQL
+here reads the same tables as the repositories and nothing writes through it.
+
+On SQLite each thread keeps one connection of its own in autocommit mode: a single SELECT is its own
+consistent snapshot in WAL mode, and the connection's statement cache keeps the queries prepared. On
+PostgreSQL a connection is borrowed from the engine's pool for each lookup.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+_TOKEN = (
+    "SELECT t.id, t.site_id, t.scopes, t.rate_limit, t.created_on, t.last_used_on, t.revoked_on, t.token_hash,"
+    " s.name, s.ecommerce_enabled, s.currency, s.application_fee_bps, s.created_on, s.updated_on"
+    " FROM tokens t JOIN sites s ON s.id = t.site_id WHERE t.token_hash = ? AND t.revoked_on IS NULL"
+)
+_DOCUMENT = "SELECT document FROM orders WHERE site_id = ? AND order_id = ?"
+_NEWEST_FIRST = " ORDER BY accepted_on DESC, order_id LIMIT ? OFFSET ?"
+_PAGE = "SELECT document FROM orders WHERE site_id = ?" + _NEWEST_FIRST
+_PAGE_OF_STATUS = "SELECT document FROM orders WHERE site_id = ? AND status = ?" + _NEWEST_FIRST
+_COUNT = "SELECT COALESCE(SUM(count), 0) FROM order_counts WHERE site_id = ?"
+_COUNT_OF_STATUS = "SELECT COALESCE(SUM(count), 0) FROM order_counts WHERE site_id = ? AND status = ?"
+
+# Per connection: the lookups touch few pages, and the operating system caches the file anyway.
+_SQLITE_CACHE_KIB = 4096
+
+
+class Lookups:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        database = engine.url.database
+        self._sqlite_path = database if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:") \
+            else None
+        self._placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
+        self._local = threading.local()
+
+    def token(self, token_hash: str) -> tuple | None:
+        """(id, site_id, scopes, rate_limit, created_on, last_used_on, revoked_on, token_hash, site name,
+        ecommerce_enabled, currency, application_fee_bps, site created_on, site updated_on) of a live token."""
+        return self._one(_TOKEN, (token_hash,))
+
+    def document(self, site_id: str, order_id: str) -> bytes | None:
+        row = self._one(_DOCUMENT, (site_id, order_id))
+        return None if row is None else bytes(row[0])
+
+    def page(self, site_id: str, status: str | None, offset: int, limit: int) -> tuple[list[bytes], int]:
+        """A page of documents, newest first, and how many the site has in all (of `status`, if given);
+        on SQLite both from one snapshot."""
+        with self._cursor() as cursor:
+            if self._sqlite_path is not None:
+                cursor.execute("BEGIN")
+            try:
+                if status is None:
+                    cursor.execute(self._sql(_COUNT), (site_id,))
+                else:
+                    cursor.execute(self._sql(_COUNT_OF_STATUS), (site_id, status))
+                total = int(cursor.fetchone()[0])
+                documents: list[bytes] = []
+                if offset < total:
+                    if status is None:
+                        cursor.execute(self._sql(_PAGE), (site_id, limit, offset))
+                    else:
+                        cursor.execute(self._sql(_PAGE_OF_STATUS), (site_id, status, limit, offset))
+                    documents = [bytes(row[0]) for row in cursor.fetchall()]
+            finally:
+                if self._sqlite_path is not None:
+                    cursor.execute("COMMIT")
+        return documents, total
+
+    def close(self) -> None:
+        """Closes this thread's SQLite connection (the others close when their threads end)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def _one(self, sql: str, parameters: tuple) -> Any:
+        if self._sqlite_path is not None:  # the common case, without the context manager's cost
+            return self._sqlite_connection().execute(sql, parameters).fetchone()
+        with self._cursor() as cursor:
+            cursor.execute(self._sql(sql), parameters)
+            return cursor.fetchone()
+
+    def _sql(self, sql: str) -> str:
+        return sql if self._placeholder == "?" else sql.replace("?", "%s")
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        if self._sqlite_path is not None:
+            yield self._sqlite_connection().cursor()
+            return
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            connection.rollback()  # end the read transaction psycopg opened; nothing was written
+        finally:
+            connection.close()  # back to the pool
+
+    def _sqlite_connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self._sqlite_path, isolation_level=None, check_same_thread=False,
+                                         timeout=30, cached_statements=32)
+            connection.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._local.connection = connection
+        return connection
