@@ -37,7 +37,14 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=5, help="length of one run (default 5)")
     parser.add_argument("--runs", type=int, default=3, help="runs per endpoint; the median is reported (default 3)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--redis", default=None, help="Redis URL for the server's rate limits (ORDERDESK_REDIS_URL)")
     return parser.parse_args()
+
+
+def machine() -> str:
+    """What the numbers were measured on: they mean little without it."""
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return f"{os.cpu_count()} cores, load average {load} (1, 5, 15 min), Python {sys.version.split()[0]}"
 
 
 class MemoryWatch:
@@ -98,6 +105,7 @@ def scenarios(db: Database, site_id: str, count: int) -> dict[str, list[tuple[st
     return {
         "get order": [("GET", f"{base}/{order_id}", "") for order_id in some],
         "list 100, first page": [("GET", f"{base}?limit=100", "")],
+        **({"list 100, offset 100,000": [("GET", f"{base}?limit=100&offset=100000", "")]} if count > 200_000 else {}),
         f"list 100, offset {deep:,}": [("GET", f"{base}?limit=100&offset={deep}", "")],
         "update (PATCH comment)": [("PATCH", f"{base}/{order_id}", '{"comment":"bench {n}"}') for order_id in some],
         "fulfill + unfulfill (each)": [line for order_id in open_orders for line in (
@@ -160,12 +168,15 @@ def main() -> None:
     finally:
         baseline_process.terminate()
         baseline_process.wait()
+    env = {"ORDERDESK_REDIS_URL": options.redis} if options.redis else {}
     for workers in options.workers:
-        with Server(url, workers=workers) as server:
+        with Server(url, env=env, workers=workers) as server:
             watch = MemoryWatch(server.process.pid)
             base = server.api.removesuffix("/v2")
-            print(f"\n{workers} worker(s), {options.connections} connections, median of {options.runs} runs of "
-                  f"{options.seconds:g} s; ratio = req/s over the bare ASGI baseline in this run")
+            print(f"\n{workers} worker(s) on {'SQLite' if is_sqlite(url) else 'PostgreSQL'}"
+                  f"{' with Redis rate limits' if options.redis else ''}, {options.connections} connections, median of "
+                  f"{options.runs} runs of {options.seconds:g} s; ratio = req/s over the bare ASGI baseline in this run")
+            print(f"machine: {machine()}")
             print("| endpoint                     |     req/s | p50 ms  | p99 ms  | ratio |")
             print("|------------------------------|-----------|---------|---------|-------|")
             print(row("baseline: one order", get_floor))

@@ -30,3 +30,11 @@ async def on_database(db: Database, function: Callable[..., T], *args: Any) -> T
     if db.is_sqlite:
         return function(*args)
     return await in_thread(function, *args)
+
+
+async def with_processor(db: Database, processor: Any, function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, which may call `processor`: inline only when nothing in it leaves the process
+    (SQLite, and a processor that answers from the database without waiting), in a thread otherwise."""
+    if db.is_sqlite and getattr(processor, "answers_at_once", False):
+        return function(*args)
+    return await in_thread(function, *args)

@@ -37,6 +37,11 @@ class SimulatedProcessor:
         self._lock = threading.Lock()
         self.calls: list[RefundRequest] = []  # this instance's calls, for tests in the same process
 
+    @property
+    def answers_at_once(self) -> bool:
+        """True when a refund's answer needs only the database: no simulated latency to wait out."""
+        return not self.delay
+
     def refund(self, request: RefundRequest) -> RefundOutcome:
         if self.delay:
             time.sleep(self.delay)

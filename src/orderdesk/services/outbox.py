@@ -5,6 +5,7 @@ commits is delivered at least once, even across a crash, and one that rolls back
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
@@ -17,11 +18,16 @@ REFUND_CHANGED = "ecomm_refund_changed"  # ours: a refund created or changing st
 TRIGGERS = (NEW_ORDER, ORDER_CHANGED, REFUND_CHANGED)
 
 
-def emit(connection: Connection, site_id: str, trigger_type: str, payload: bytes) -> None:
-    """Queue `{"triggerType": ..., "payload": <payload>}` for the site's webhooks on `trigger_type`."""
+def emit(connection: Connection, site_id: str, trigger_type: str, payload: bytes | Callable[[], bytes]) -> None:
+    """Queue `{"triggerType": ..., "payload": <payload>}` for the site's webhooks on `trigger_type`.
+
+    `payload` may be a function that makes it: then it is made only when someone listens.
+    """
     repository = WebhookRepository(connection)
     subscribers = repository.subscribers(site_id, trigger_type)
     if not subscribers:
         return  # nobody listens: nothing to deliver, and a write the hot path need not make
+    if callable(payload):
+        payload = payload()
     body = b'{"triggerType":"' + trigger_type.encode() + b'","payload":' + payload + b"}"
     repository.add_event(uuid.uuid4().hex, site_id, trigger_type, body, subscribers, clock.to_millis(clock.now()))

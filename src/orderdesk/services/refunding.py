@@ -116,15 +116,18 @@ def reserve(work: UnitOfWork, repository: OrderRepository, row: OrderRow, split:
     refunds = RefundRepository(work.connection)
     refunds.add(refund)
     refunds.add_items(refund.id, [(sku, part.quantity, part.amount) for sku, part in split.items.items()])
-    announce(refunds, refund.id)
+    announce(refunds, refund.site_id, refund.id)
     return Reservation(refund, refund_request(refund, wire.decode(row.document)))
 
 
-def announce(refunds: RefundRepository, refund_id: str) -> None:
+def announce(refunds: RefundRepository, site_id: str, refund_id: str) -> None:
     """Tell the site's `ecomm_refund_changed` webhooks about the refund as it now stands."""
-    refund = refunds.get(refund_id)
-    document = _json.encode(refund_doc(refund, refunds.items_of([refund_id]).get(refund_id, [])))
-    outbox.emit(refunds.connection, refund.site_id, outbox.REFUND_CHANGED, document)
+
+    def document() -> bytes:
+        refund = refunds.get(refund_id)
+        return _json.encode(refund_doc(refund, refunds.items_of([refund_id]).get(refund_id, [])))
+
+    outbox.emit(refunds.connection, site_id, outbox.REFUND_CHANGED, document)
 
 
 def refund_request(refund: RefundRow, order: wire.OrderDoc) -> RefundRequest:
@@ -186,11 +189,11 @@ def _record(work: UnitOfWork, refund_id: str, outcome: RefundOutcome, token_id: 
             refunds.touch(refund.id, at)
             return False
         refunds.settle(refund.id, outcome.state, reference, None, 0, outcome.expires_on, at)
-        announce(refunds, refund.id)
+        announce(refunds, refund.site_id, refund.id)
         return True
     refunded = refund.amount if outcome.state == RefundState.SUCCEEDED else 0
     refunds.settle(refund.id, outcome.state, reference, outcome.failure_reason, refunded, outcome.expires_on, at)
-    announce(refunds, refund.id)
+    announce(refunds, refund.site_id, refund.id)
     if outcome.state != RefundState.SUCCEEDED:
         repository.release_refund(row.id, refund.amount)
         return True

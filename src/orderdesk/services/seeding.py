@@ -1,13 +1,26 @@
-"""Realistic orders, the same for the same seed: for demos, tests and benchmarks."""
+"""Realistic orders, the same for the same seed: for demos, tests and benchmarks.
+
+A million orders is a benchmark's everyday size, which shapes this module:
+
+- Orders are made in chunks. Each chunk has its own Random, made from the seed and the chunk's index, and
+  its own slice of the two years the orders span, so worker processes can make chunks while this process
+  writes them, and the orders do not depend on which worker made which chunk, or when.
+- Order ids are drawn here, chunk after chunk, against the ids the site already has, and sent with the
+  chunk: only this process knows every id taken.
+- A chunk's orders come in time order, so the indexes that lead with acceptedOn grow at one end.
+- Rows go to the database in bulk (store/bulk.py): executemany on SQLite, COPY on PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import astuple, dataclass, fields
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
-import msgspec
 
 from orderdesk.domain import clock, ids
 from orderdesk.domain.money import percent_of
@@ -15,8 +28,9 @@ from orderdesk.domain.sites import Site
 from orderdesk.services import seed_data as words
 from orderdesk.services.placing import PROCESSING_FEE_BPS, PROCESSING_FEE_FIXED, payment_reference
 from orderdesk.services.refunding import new_refund_id, whole_order_breakdown
-from orderdesk.store.repositories.orders import NewOrder, OrderRepository
-from orderdesk.store.repositories.refunds import RefundRepository, RefundRow
+from orderdesk.store import bulk, tables
+from orderdesk.store.repositories.orders import OrderRepository
+from orderdesk.store.repositories.refunds import RefundRow
 from orderdesk.store.unit_of_work import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import MoneyDoc, currency_digits, display
@@ -24,7 +38,14 @@ from orderdesk.wire.money import MoneyDoc, currency_digits, display
 # Seeded orders end here, so that the same seed gives the same orders on any day.
 DEFAULT_UNTIL = datetime(2026, 10, 1, tzinfo=UTC)
 TWO_YEARS_MS = 2 * 365 * 24 * 3600 * 1000
+DAY_MS = 86_400_000
 _MAGIC_CARDS = {"4111", "5126", "0839"}  # the simulated processor's failure cards stay out of seeds
+WORKERS = 2  # processes making orders while this one writes them
+_AHEAD = 2 * WORKERS  # chunks made but not yet written: bounds the memory a seed holds
+
+ORDER_COLUMNS = ("site_id", "order_id", "status", "accepted_on", "currency", "captured_amount", "refund_reserved",
+                 "version", "document", "updated_on", "payment_reference")
+REFUND_COLUMNS = tuple(field.name for field in fields(RefundRow))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,142 +76,249 @@ def catalog(rng: random.Random, currency: str) -> list[Variant]:
     return variants
 
 
+class Amounts(dict):
+    """A MoneyDoc per amount, made once: a big seed names the same amounts over and over."""
+
+    def __init__(self, currency: str) -> None:
+        super().__init__()
+        self.currency = currency
+
+    def __missing__(self, amount: int) -> MoneyDoc:
+        money = self[amount] = MoneyDoc(self.currency, str(amount), display(amount, self.currency))
+        return money
+
+
+def pick(chance: Callable[[], float], values):
+    """A uniform pick with one float, several times faster than `Random.choice`."""
+    return values[int(chance() * len(values))]
+
+
+def between(chance: Callable[[], float], low: int, high: int) -> int:
+    """`Random.randint(low, high)`, the fast way."""
+    return low + int(chance() * (high - low + 1))
+
+
 class OrderFactory:
-    def __init__(self, site: Site, seed: int, until: datetime = DEFAULT_UNTIL) -> None:
-        self.site, self.currency = site, site.currency
-        self.rng = random.Random(seed)
-        self.variants = catalog(self.rng, site.currency)
-        self.until_ms = clock.to_millis(until)
+    """Makes orders for one site; everything that does not vary per order is made once, up front."""
 
-    def money(self, amount: int) -> MoneyDoc:
-        return MoneyDoc(self.currency, str(amount), display(amount, self.currency))
+    def __init__(self, site: Site, seed: int) -> None:
+        self.site = site
+        self.variants = catalog(random.Random(f"{seed}/catalog"), site.currency)
+        self.money = Amounts(site.currency)
+        self.items = [[self.item(variant, count) for count in (1, 2, 3)] for variant in self.variants]
+        scale = 10 ** currency_digits(site.currency)
+        self.shipping = [(wire.Extra("shipping", name, self.money[cents * scale // 100], ""), cents * scale // 100)
+                         for name, cents in words.SHIPPING]
 
-    def address(self, kind: str, name: str, country) -> wire.Address:
-        code, _, _, places, streets = country
-        city, state, postal = self.rng.choice(places)
-        japan = self.rng.choice(("kanji", "kana")) if code == "JP" else None
-        return wire.Address(kind, japan, name, f"{self.rng.randint(1, 999)} {self.rng.choice(streets)}",
-                            self.rng.choice(("", "", f"Unit {self.rng.randint(1, 40)}")), city, state, code, postal)
+    def item(self, variant: Variant, count: int) -> wire.PurchasedItem:
+        return wire.PurchasedItem(
+            count=count, variant_price=self.money[variant.price], row_total=self.money[variant.price * count],
+            product_id=variant.product_id, product_name=variant.product_name, product_slug=variant.product_slug,
+            variant_id=variant.variant_id, variant_name=variant.name, variant_slug=variant.slug,
+            variant_sku=variant.slug.upper()[:32], variant_image={}, weight=variant.weight,
+            width=None, height=None, length=None,
+        )
 
-    def order(self, order_id: str) -> tuple[wire.OrderDoc, int]:
+    def chunk(self, rng: random.Random, order_ids: list[str], start: int, end: int) -> list[tuple[wire.OrderDoc, int, int]]:
+        """Orders for `order_ids` accepted between `start` and `end` (Unix ms), oldest first: each with the
+        time it was accepted and the amount captured for it."""
+        chance = rng.random
+        times = sorted(start + int(chance() * (end - start)) for _ in order_ids)
+        made = []
+        for order_id, accepted in zip(order_ids, times, strict=True):
+            order, captured = self.order(rng, order_id, accepted)
+            made.append((order, accepted, captured))
+        return made
+
+    def order(self, rng: random.Random, order_id: str, accepted: int) -> tuple[wire.OrderDoc, int]:
         """One order and the amount captured for it."""
-        rng = self.rng
-        country = rng.choices(words.COUNTRIES, words.COUNTRY_WEIGHTS)[0]
-        name = f"{rng.choice(words.FIRST_NAMES)} {rng.choice(words.LAST_NAMES)}"
-        items, subtotal = [], 0
-        for variant in rng.sample(self.variants, rng.randint(1, 5)):
-            count = rng.choice((1, 1, 1, 2, 3))
-            subtotal += variant.price * count
-            items.append(wire.PurchasedItem(
-                count=count, variant_price=self.money(variant.price), row_total=self.money(variant.price * count),
-                product_id=variant.product_id, product_name=variant.product_name, product_slug=variant.product_slug,
-                variant_id=variant.variant_id, variant_name=variant.name, variant_slug=variant.slug,
-                variant_sku=variant.slug.upper()[:32], variant_image={}, weight=variant.weight,
-                width=None, height=None, length=None,
-            ))
+        chance, bits, money = rng.random, rng.getrandbits, self.money
+        country = pick(chance, words.COUNTRIES)
+        code, tax_name, tax_bps, _, _ = country
+        name = f"{pick(chance, words.FIRST_NAMES)} {pick(chance, words.LAST_NAMES)}"
+        items = [self.items[index][pick(chance, words.ITEM_COUNTS) - 1]
+                 for index in _distinct(chance, len(self.variants), between(chance, 1, 5))]
+        subtotal = sum(int(item.row_total.value) for item in items)
         extras, total = [], subtotal
-        if rng.random() < 0.15:
+        if chance() < 0.15:
             discount = -percent_of(subtotal, 1000)
-            extras.append(wire.Extra("discount", "WELCOME10", self.money(discount), "10% off"))
+            extras.append(wire.Extra("discount", "WELCOME10", money[discount], "10% off"))
             total += discount
-        shipping_name, shipping = rng.choice(words.SHIPPING)
-        shipping = shipping * 10 ** currency_digits(self.currency) // 100
-        extras.append(wire.Extra("shipping", shipping_name, self.money(shipping), ""))
-        tax = percent_of(total, country[2])
-        extras.append(wire.Extra("tax", country[1], self.money(tax), f"{country[1]} ({country[2] / 100:.2f}%)"))
+        shipping_extra, shipping = pick(chance, self.shipping)
+        tax = percent_of(total, tax_bps)
+        extras += [shipping_extra, wire.Extra("tax", tax_name, money[tax], f"{tax_name} ({tax_bps / 100:.2f}%)")]
         total += shipping + tax
         fee = percent_of(total, self.site.application_fee_bps)
         net = max(total - fee - percent_of(total, PROCESSING_FEE_BPS) - PROCESSING_FEE_FIXED, 0)
-        status = rng.choices([s for s, _ in words.STATUSES], [w for _, w in words.STATUSES])[0]
-        accepted = self.until_ms - rng.randrange(TWO_YEARS_MS)
-        shipping_address, billing = self.address("shipping", name, country), self.address("billing", name, country)
+        status = pick(chance, words.STATUSES)
+        shipping_address, billing = self.address(chance, "shipping", name, country), self.address(chance, "billing", name, country)
         order = wire.OrderDoc(
-            order_id=order_id, status=status, comment="", order_comment=rng.choice(("", "", "", "Please gift wrap.")),
-            accepted_on=_at(accepted), customer_paid=self.money(total), net_amount=self.money(net),
-            application_fee=self.money(fee), all_addresses=[billing, shipping_address],
-            shipping_address=shipping_address, billing_address=billing,
-            customer_info=wire.CustomerInfo(name, f"{name.lower().replace(' ', '.')}{rng.randint(1, 99)}@example.com"),
-            purchased_items=items, purchased_items_count=sum(i.count for i in items),
-            stripe_details=wire.StripeDetails(
-                payment_method=f"pm_{rng.getrandbits(96):024x}", payment_intent_id=f"pi_{rng.getrandbits(96):024x}",
-                customer_id=f"cus_{rng.getrandbits(64):016x}", charge_id=f"ch_{rng.getrandbits(96):024x}",
-            ),
-            stripe_card=self.card(name), is_shipping_required=True, payment_processor="stripe",
-            totals=wire.Totals(extras=extras, subtotal=self.money(subtotal), total=self.money(total)),
+            order_id=order_id, status=status, comment="", order_comment=pick(chance, words.ORDER_COMMENTS),
+            accepted_on=at(accepted), customer_paid=money[total], net_amount=money[net], application_fee=money[fee],
+            all_addresses=[billing, shipping_address], shipping_address=shipping_address, billing_address=billing,
+            customer_info=wire.CustomerInfo(name, f"{name.lower().replace(' ', '.')}{between(chance, 1, 99)}@example.com"),
+            purchased_items=items, purchased_items_count=sum(item.count for item in items),
+            stripe_card=self.card(chance, name), is_shipping_required=True, payment_processor="stripe",
+            totals=wire.Totals(extras=extras, subtotal=money[subtotal], total=money[total]),
+            **self.history(rng, status, accepted, {
+                "payment_method": f"pm_{bits(96):024x}", "payment_intent_id": f"pi_{bits(96):024x}",
+                "customer_id": f"cus_{bits(64):016x}", "charge_id": f"ch_{bits(96):024x}",
+            }),
         )
-        return self.with_history(order, accepted), (0 if status == "pending" else total)
+        return order, (0 if status == "pending" else total)
 
-    def card(self, name: str) -> wire.StripeCard:
-        last4 = f"{self.rng.randrange(10000):04d}"
+    def address(self, chance: Callable[[], float], kind: str, name: str, country) -> wire.Address:
+        code, _, _, places, streets = country
+        city, state, postal = pick(chance, places)
+        japan = pick(chance, ("kanji", "kana")) if code == "JP" else None
+        line2 = pick(chance, words.LINE2)
+        return wire.Address(kind, japan, name, f"{between(chance, 1, 999)} {pick(chance, streets)}",
+                            f"{line2} {between(chance, 1, 40)}" if line2 else "", city, state, code, postal)
+
+    def card(self, chance: Callable[[], float], name: str) -> wire.StripeCard:
+        last4 = f"{int(chance() * 10000):04d}"
         while last4 in _MAGIC_CARDS:
-            last4 = f"{self.rng.randrange(10000):04d}"
-        brand = self.rng.choices(words.BRANDS, words.BRAND_WEIGHTS)[0]
-        return wire.StripeCard(last4, brand, name, wire.CardExpiry(self.rng.randint(2026, 2031), self.rng.randint(1, 12)))
+            last4 = f"{int(chance() * 10000):04d}"
+        return wire.StripeCard(last4, pick(chance, words.BRANDS), name,
+                               wire.CardExpiry(between(chance, 2026, 2031), between(chance, 1, 12)))
 
-    def with_history(self, order: wire.OrderDoc, accepted: int) -> wire.OrderDoc:
-        """Timestamps and details that the order's status implies."""
-        rng, status, later = self.rng, order.status, lambda: _at(accepted + rng.randrange(1, 14 * 86_400_000))
+    def history(self, rng: random.Random, status: str, accepted: int, stripe: dict) -> dict:
+        """OrderDoc fields that the status implies: its timestamps, shipping, and the processor's details
+        (`stripe`, with a refund or dispute id added when the status has one)."""
+        chance, bits = rng.random, rng.getrandbits
+
+        def later() -> int:
+            return accepted + 1 + int(chance() * (14 * DAY_MS - 1))
+
         changes: dict = {}
-        if status in ("fulfilled", "refunded") or (status.startswith("dispute") and rng.random() < 0.5):
-            carrier, url = rng.choice(words.CARRIERS)
-            tracking = f"1Z{rng.getrandbits(40):010X}"
-            changes |= {"fulfilled_on": later(), "shipping_provider": carrier, "shipping_tracking": tracking,
+        if status in ("fulfilled", "refunded") or (status.startswith("dispute") and chance() < 0.5):
+            carrier, url = pick(chance, words.CARRIERS)
+            tracking = f"1Z{bits(40):010X}"
+            changes |= {"fulfilled_on": at(later()), "shipping_provider": carrier, "shipping_tracking": tracking,
                         "shipping_tracking_url": url + tracking}
         if status == "refunded":
-            changes |= {"refunded_on": later(), "stripe_details": msgspec.structs.replace(
-                order.stripe_details, refund_id=f"re_{rng.getrandbits(96):024x}",
-                refund_reason=rng.choice(("requested_by_customer", "duplicate", "fraudulent")))}
+            changes["refunded_on"] = at(later())
+            stripe |= {"refund_id": f"re_{bits(96):024x}", "refund_reason": pick(chance, words.REFUND_REASONS)}
         if status in ("disputed", "dispute-lost"):
-            changes |= {"disputed_on": later(), "dispute_updated_on": later(),
-                        "dispute_last_status": "lost" if status == "dispute-lost" else rng.choice(
-                            ("needs_response", "under_review", "warning_needs_response")),
-                        "stripe_details": msgspec.structs.replace(order.stripe_details, dispute_id=f"dp_{rng.getrandbits(96):024x}")}
-        return msgspec.structs.replace(order, **changes) if changes else order
+            disputed, updated = sorted((later(), later()))
+            changes |= {"disputed_on": at(disputed), "dispute_updated_on": at(updated),
+                        "dispute_last_status": "lost" if status == "dispute-lost" else pick(
+                            chance, words.OPEN_DISPUTE_STATUSES)}
+            stripe["dispute_id"] = f"dp_{bits(96):024x}"
+        return changes | {"stripe_details": wire.StripeDetails(**stripe)}
 
 
-def _at(millis: int) -> str:
-    return clock.to_wire(clock.from_millis(millis))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def seed_orders(db: Database, site: Site, count: int, seed: int = 0, batch: int = 2000,
+@lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    return (_EPOCH + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def at(millis: int) -> str:
+    """`clock.to_wire(clock.from_millis(millis))` without a datetime per timestamp: a seed makes millions."""
+    days, millis = divmod(millis, DAY_MS)
+    seconds, millis = divmod(millis, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{_day(days)}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+
+
+def _distinct(chance: Callable[[], float], below: int, count: int) -> list[int]:
+    """`count` different numbers under `below`, in the order drawn (`Random.sample`, the fast way)."""
+    chosen: list[int] = []
+    while len(chosen) < count:
+        index = int(chance() * below)
+        if index not in chosen:
+            chosen.append(index)
+    return chosen
+
+
+# --- chunks: planned here, made in worker processes ---------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    index: int
+    order_ids: list[str]
+    start: int  # its orders are accepted from here (Unix ms) ...
+    end: int  # ... to here
+
+
+def plan(taken: set[str], count: int, batch: int, seed: int, until: datetime = DEFAULT_UNTIL) -> Iterator[Chunk]:
+    """The seed's chunks in order, each with fresh order ids (added to `taken`) and its slice of two years."""
+    draw = random.Random(f"{seed}/ids").getrandbits
+    chunks, first = -(-count // batch), clock.to_millis(until) - TWO_YEARS_MS
+    for index in range(chunks):
+        order_ids = [_new_order_id(taken, draw) for _ in range(min(batch, count - index * batch))]
+        yield Chunk(index, order_ids, first + TWO_YEARS_MS * index // chunks,
+                    first + TWO_YEARS_MS * (index + 1) // chunks)
+
+
+def _new_order_id(taken: set[str], draw: Callable[[int], int]) -> str:
+    order_id = ids.order_id(len(taken), draw)
+    while order_id in taken:
+        order_id = ids.order_id(len(taken), draw)
+    taken.add(order_id)
+    return order_id
+
+
+_worker: tuple[OrderFactory, int] | None = None  # a worker process's factory and seed
+
+
+def _start_worker(site: Site, seed: int) -> None:
+    global _worker
+    _worker = (OrderFactory(site, seed), seed)
+
+
+def _make(chunk: Chunk) -> tuple[list[tuple], list[tuple]]:
+    """The chunk's rows for `orders` and `refunds`, made in a worker from the chunk's own Random."""
+    factory, seed = _worker
+    made = factory.chunk(random.Random(f"{seed}/{chunk.index}"), chunk.order_ids, chunk.start, chunk.end)
+    return rows(factory.site, made, clock.to_millis(clock.now()))
+
+
+def rows(site: Site, made: list[tuple[wire.OrderDoc, int, int]], now: int) -> tuple[list[tuple], list[tuple]]:
+    """Rows in ORDER_COLUMNS and REFUND_COLUMNS order; a refunded order gets its succeeded whole refund."""
+    orders, refunds = [], []
+    for order, accepted, captured in made:
+        refunded = captured if order.status == "refunded" else 0
+        orders.append((site.id, order.order_id, order.status, accepted, site.currency, captured, refunded, 1,
+                       wire.encode(order), now, payment_reference(order)))
+        if refunded:
+            refunds.append(astuple(RefundRow(
+                new_refund_id(), site.id, order.order_id, refunded, site.currency, "succeeded", "requested",
+                order.stripe_details.refund_id, None, now, now, refunded_amount=refunded,
+                breakdown=whole_order_breakdown(order, refunded),
+            )))
+    return orders, refunds
+
+
+def _made(pool: ProcessPoolExecutor, chunks: Iterator[Chunk]) -> Iterator[tuple[list[tuple], list[tuple]]]:
+    """Each chunk's rows, in order, with at most _AHEAD chunks in the making or waiting."""
+    waiting: deque = deque()
+    for chunk in chunks:
+        waiting.append(pool.submit(_make, chunk))
+        if len(waiting) >= _AHEAD:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
+
+
+def seed_orders(db: Database, site: Site, count: int, seed: int = 0, batch: int = 5000,
                 progress: Callable[[int], None] | None = None) -> int:
-    """Write `count` seeded orders to `site`; returns how many were written."""
-    factory = OrderFactory(site, seed)
+    """Write `count` seeded orders to `site`, `batch` to a transaction; returns how many were written.
+
+    The same seed and batch give the same orders, ids included when the site starts with the same ones.
+    """
     with db.reading() as connection:
         taken = OrderRepository(connection).order_ids(site.id)
     written = 0
-    for chunk in _chunks(factory, taken, count, batch):
-        now = clock.to_millis(clock.now())
-        rows, refunds = [], []
-        for order, captured in chunk:
-            refunded = captured if order.status == "refunded" else 0
-            rows.append(NewOrder(site.id, order.order_id, order.status,
-                                 clock.to_millis(clock.from_wire(order.accepted_on)), site.currency, captured,
-                                 refunded, wire.encode(order), now, payment_reference(order)))
-            if refunded:
-                refunds.append(RefundRow(new_refund_id(), site.id, order.order_id, refunded, site.currency,
-                                         "succeeded", "requested", order.stripe_details.refund_id, None, now, now,
-                                         refunded_amount=refunded, breakdown=whole_order_breakdown(order, refunded)))
-        with db.unit_of_work() as work:
-            OrderRepository(work.connection).add_many(rows)
-            RefundRepository(work.connection).add_many(refunds)
-            work.commit()
-        written += len(rows)
-        if progress:
-            progress(len(rows))
+    with ProcessPoolExecutor(WORKERS, initializer=_start_worker, initargs=(site, seed)) as pool, \
+            bulk.writer(db, (tables.orders, ORDER_COLUMNS), (tables.refunds, REFUND_COLUMNS)) as write:
+        for orders, refunds in _made(pool, plan(taken, count, batch, seed)):
+            write(orders, refunds)
+            written += len(orders)
+            if progress:
+                progress(len(orders))
     return written
-
-
-def _chunks(factory: OrderFactory, taken: set[str], count: int, batch: int) -> Iterator[list]:
-    chunk = []
-    for _ in range(count):
-        order_id = ids.order_id(len(taken), factory.rng.getrandbits)
-        while order_id in taken:
-            order_id = ids.order_id(len(taken), factory.rng.getrandbits)
-        taken.add(order_id)
-        chunk.append(factory.order(order_id))
-        if len(chunk) == batch:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -46,6 +46,9 @@ def create_engine(url: str, pool_size: int = 8) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # The order-counting triggers make each write a statement that may roll itself back; its journal
+        # stays in memory instead of a temporary file.
+        cursor.execute("PRAGMA temp_store=MEMORY")
         # 8 MB of pages per connection (the 8 kept open hold at most 64 MB); the rest of a large database
         # is served from the operating system's file cache, which is not the server's memory.
         cursor.execute("PRAGMA cache_size=-8192")
@@ -54,6 +57,7 @@ def create_engine(url: str, pool_size: int = 8) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get("writing", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: the statement needs nothing of SQLAlchemy's execution machinery.
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

@@ -113,7 +113,7 @@ refunds = sa.Table(
     sa.CheckConstraint("amount > 0", name="ck_refunds_amount_positive"),
     sa.CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="ck_refunds_refunded_within_amount"),
     sa.UniqueConstraint("request_key", name="uq_refunds_request_key"),
-    sa.Index("ix_refunds_site_order", "site_id", "order_id"),
+    sa.Index("ix_refunds_site_order", "site_id", "order_id", "created_on", "id"),
     sa.Index("ix_refunds_site_created", "site_id", "created_on", "id"),
     sa.Index("ix_refunds_state", "state", "updated_on"),
     sa.Index("ix_refunds_processor_reference", "processor_reference"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from litestar import MediaType, Request, Response, get, patch, post
 
 from orderdesk.api.auth import authorize
-from orderdesk.api.threads import in_thread, on_database
+from orderdesk.api.threads import on_database, with_processor
 from orderdesk.api.bodies import Query, json_object, small_body, typed
 from orderdesk.api.routes.refunds import request_key
 from orderdesk.domain.orders import OrderStatus, RefundReason
@@ -105,7 +105,9 @@ def _unfulfill_order(request: Request, site_id: str, order_id: str, body: bytes)
 
 @post(ORDER + "/refund")
 async def refund_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
-    return await in_thread(_refund_order, request, site_id, order_id, body)
+    state = request.app.state
+    processor = state.processors.for_site(site_id) if state.db.is_sqlite else None
+    return await with_processor(state.db, processor, _refund_order, request, site_id, order_id, body)
 
 
 def _refund_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:

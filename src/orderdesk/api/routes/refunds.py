@@ -7,7 +7,7 @@ from litestar import MediaType, Request, Response, get, post
 
 from orderdesk.api.auth import authorize
 from orderdesk.api.bodies import Query, json_object
-from orderdesk.api.threads import in_thread
+from orderdesk.api.threads import on_database, with_processor
 from orderdesk.domain import clock
 from orderdesk.domain.sites import Scope
 from orderdesk.errors import FieldProblem, RefundNotFound, ValidationFailed
@@ -33,7 +33,9 @@ def request_key(request: Request) -> str | None:
 
 @post(REFUNDS)
 async def create_refund(request: Request, site_id: str, body: bytes) -> Response:
-    return await in_thread(_create_refund, request, site_id, body)
+    state = request.app.state
+    processor = state.processors.for_site(site_id) if state.db.is_sqlite else None
+    return await with_processor(state.db, processor, _create_refund, request, site_id, body)
 
 
 def _create_refund(request: Request, site_id: str, body: bytes) -> Response:
@@ -46,7 +48,7 @@ def _create_refund(request: Request, site_id: str, body: bytes) -> Response:
 
 @get(REFUNDS)
 async def list_refunds(request: Request, site_id: str) -> Response:
-    return await in_thread(_list_refunds, request, site_id)
+    return await on_database(request.app.state.db, _list_refunds, request, site_id)
 
 
 def _list_refunds(request: Request, site_id: str) -> Response:
@@ -95,7 +97,7 @@ def _created(params, problems: list[FieldProblem]) -> tuple[int | None, int | No
 
 @get(REFUND)
 async def get_refund(request: Request, site_id: str, refund_id: str) -> Response:
-    return await in_thread(_get_refund, request, site_id, refund_id)
+    return await on_database(request.app.state.db, _get_refund, request, site_id, refund_id)
 
 
 def _get_refund(request: Request, site_id: str, refund_id: str) -> Response:
@@ -107,7 +109,7 @@ def _get_refund(request: Request, site_id: str, refund_id: str) -> Response:
 
 @post(REFUND)
 async def update_refund(request: Request, site_id: str, refund_id: str, body: bytes) -> Response:
-    return await in_thread(_update_refund, request, site_id, refund_id, body)
+    return await on_database(request.app.state.db, _update_refund, request, site_id, refund_id, body)
 
 
 def _update_refund(request: Request, site_id: str, refund_id: str, body: bytes) -> Response:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orderdesk.store.prepared import Prepared
 from orderdesk.store.tables import order_counts, order_history, orders
 
 
@@ -39,24 +40,47 @@ class NewOrder:
 
 _newest_first = (orders.c.accepted_on.desc(), orders.c.order_id)
 
-# The statements every write runs, built once: building one per call cost more than running it.
+# The statements every write runs, compiled once and run on the driver (see store/prepared.py).
 _site_order = (orders.c.site_id == sa.bindparam("site_id"), orders.c.order_id == sa.bindparam("order_id"))
-_LOCK = sa.select(
+_LOCK = Prepared(sa.select(
     orders.c.id, orders.c.site_id, orders.c.order_id, orders.c.status, orders.c.version,
     orders.c.currency, orders.c.captured_amount, orders.c.refund_reserved, orders.c.document,
-).where(*_site_order).with_for_update()
-_EXISTS = sa.select(orders.c.id).where(*_site_order)
+).where(*_site_order).with_for_update())
+_EXISTS = Prepared(sa.select(orders.c.id).where(*_site_order))
+_NEW_ORDER_COLUMNS = ("site_id", "order_id", "status", "accepted_on", "currency", "captured_amount",
+                      "refund_reserved", "version", "document", "updated_on", "payment_reference")
 _INSERT = orders.insert()
-_SAVE = (
+_INSERT_ONE = Prepared(orders.insert().values({name: sa.bindparam(name) for name in _NEW_ORDER_COLUMNS}))
+_SAVE = Prepared(
     orders.update()
     .where(orders.c.id == sa.bindparam("row_id"), orders.c.version == sa.bindparam("old_version"))
     .values(status=sa.bindparam("status"), document=sa.bindparam("document"), version=sa.bindparam("new_version"),
             updated_on=sa.bindparam("at"))
 )
-_RECORD = order_history.insert()
+_RECORD = Prepared(order_history.insert().values({
+    name: sa.bindparam(name) for name in ("site_id", "order_id", "action", "before", "after", "token_id", "at")
+}))
+_RESERVE = Prepared(
+    orders.update()
+    .where(orders.c.id == sa.bindparam("row_id"),
+           orders.c.refund_reserved + sa.bindparam("amount") <= orders.c.captured_amount)
+    .values(refund_reserved=orders.c.refund_reserved + sa.bindparam("amount"))
+)
+_RELEASE = Prepared(orders.update().where(orders.c.id == sa.bindparam("row_id")).values(
+    refund_reserved=orders.c.refund_reserved - sa.bindparam("amount")))
 _COUNT = sa.select(sa.func.coalesce(sa.func.sum(order_counts.c.count), 0)).where(
     order_counts.c.site_id == sa.bindparam("site_id"))
-_COUNT_OF_STATUS = _COUNT.where(order_counts.c.status == sa.bindparam("status"))
+_COUNT_ALL = Prepared(_COUNT)
+_COUNT_OF_STATUS = Prepared(_COUNT.where(order_counts.c.status == sa.bindparam("status")))
+
+
+def _new_order_values(order: NewOrder) -> dict:
+    return {
+        "site_id": order.site_id, "order_id": order.order_id, "status": order.status,
+        "accepted_on": order.accepted_on, "currency": order.currency, "captured_amount": order.captured_amount,
+        "refund_reserved": order.refund_reserved, "version": 1, "document": order.document,
+        "updated_on": order.updated_on, "payment_reference": order.payment_reference,
+    }
 
 
 class OrderRepository:
@@ -77,14 +101,14 @@ class OrderRepository:
     def count(self, site_id: str, status: str | None = None) -> int:
         """From the counters the triggers keep: one row, not a scan of a million."""
         if status:
-            return int(self.connection.execute(_COUNT_OF_STATUS, {"site_id": site_id, "status": status}).scalar_one())
-        return int(self.connection.execute(_COUNT, {"site_id": site_id}).scalar_one())
+            return int(_COUNT_OF_STATUS.first(self.connection, {"site_id": site_id, "status": status})[0])
+        return int(_COUNT_ALL.first(self.connection, {"site_id": site_id})[0])
 
     def order_ids(self, site_id: str) -> set[str]:
         return set(self.connection.execute(sa.select(orders.c.order_id).where(orders.c.site_id == site_id)).scalars())
 
     def exists(self, site_id: str, order_id: str) -> bool:
-        return self.connection.execute(_EXISTS, {"site_id": site_id, "order_id": order_id}).first() is not None
+        return _EXISTS.first(self.connection, {"site_id": site_id, "order_id": order_id}) is not None
 
     def by_payment_reference(self, site_id: str, references: list[str]) -> str | None:
         """The orderId of the site's order paid by one of `references` (payment intent or charge ids)."""
@@ -95,43 +119,28 @@ class OrderRepository:
 
     def lock(self, site_id: str, order_id: str) -> OrderRow | None:
         """The order's row, locked for this transaction (SQLite: the write lock is already held)."""
-        row = self.connection.execute(_LOCK, {"site_id": site_id, "order_id": order_id}).first()
+        row = _LOCK.first(self.connection, {"site_id": site_id, "order_id": order_id})
         return OrderRow(*row) if row else None
 
     def add(self, order: NewOrder) -> None:
-        self.add_many([order])
+        _INSERT_ONE.rowcount(self.connection, _new_order_values(order))
 
     def add_many(self, new_orders: list[NewOrder]) -> None:
-        self.connection.execute(_INSERT, [
-            {
-                "site_id": o.site_id, "order_id": o.order_id, "status": o.status, "accepted_on": o.accepted_on,
-                "currency": o.currency, "captured_amount": o.captured_amount,
-                "refund_reserved": o.refund_reserved, "version": 1, "document": o.document,
-                "updated_on": o.updated_on, "payment_reference": o.payment_reference,
-            }
-            for o in new_orders
-        ])
+        self.connection.execute(_INSERT, [_new_order_values(order) for order in new_orders])
 
     def save(self, row: OrderRow, status: str, document: bytes, at: int) -> None:
         """Write a changed document; the version check refuses a write based on a stale read."""
-        result = self.connection.execute(_SAVE, {"row_id": row.id, "old_version": row.version, "status": status,
+        saved = _SAVE.rowcount(self.connection, {"row_id": row.id, "old_version": row.version, "status": status,
                                                  "document": document, "new_version": row.version + 1, "at": at})
-        if result.rowcount != 1:
+        if saved != 1:
             raise StaleOrder(row.order_id)
 
     def reserve_refund(self, row_id: int, amount: int) -> bool:
         """Hold `amount` of the captured money for a refund; False if that would exceed it."""
-        result = self.connection.execute(
-            orders.update()
-            .where(orders.c.id == row_id, orders.c.refund_reserved + amount <= orders.c.captured_amount)
-            .values(refund_reserved=orders.c.refund_reserved + amount)
-        )
-        return result.rowcount == 1
+        return _RESERVE.rowcount(self.connection, {"row_id": row_id, "amount": amount}) == 1
 
     def release_refund(self, row_id: int, amount: int) -> None:
-        self.connection.execute(
-            orders.update().where(orders.c.id == row_id).values(refund_reserved=orders.c.refund_reserved - amount)
-        )
+        _RELEASE.rowcount(self.connection, {"row_id": row_id, "amount": amount})
 
     def set_captured_amount(self, site_id: str, order_id: str, amount: int) -> None:
         """Record what the processor captured for a pending order (the caller holds its lock)."""
@@ -142,8 +151,8 @@ class OrderRepository:
 
     def record(self, site_id: str, order_id: str, action: str, before: str, after: str,
                token_id: str | None, at: int) -> None:
-        self.connection.execute(_RECORD, {"site_id": site_id, "order_id": order_id, "action": action,
-                                          "before": before, "after": after, "token_id": token_id, "at": at})
+        _RECORD.rowcount(self.connection, {"site_id": site_id, "order_id": order_id, "action": action,
+                                           "before": before, "after": after, "token_id": token_id, "at": at})
 
     def history(self, site_id: str, order_id: str) -> list[dict]:
         rows = self.connection.execute(

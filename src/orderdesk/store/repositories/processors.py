@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orderdesk.store.prepared import Prepared
 from orderdesk.store.tables import site_processors
 
 
@@ -20,13 +21,18 @@ class SiteProcessor:
     updated_on: int
 
 
+# Asked before every refund: compiled once (see store/prepared.py); rows are read by position.
+_GET = Prepared(sa.select(site_processors).where(site_processors.c.site_id == sa.bindparam("site_id")))
+assert [column.name for column in site_processors.c] == [field.name for field in fields(SiteProcessor)]
+
+
 class SiteProcessorRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def get(self, site_id: str) -> SiteProcessor | None:
-        row = self.connection.execute(sa.select(site_processors).where(site_processors.c.site_id == site_id)).first()
-        return SiteProcessor(**row._mapping) if row else None
+        row = _GET.first(self.connection, {"site_id": site_id})
+        return SiteProcessor(*row) if row else None
 
     def put(self, config: SiteProcessor) -> None:
         self.remove(config.site_id)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orderdesk.store.prepared import Prepared
 from orderdesk.store.tables import refund_items, refunds
 
 UNSETTLED = ("pending", "pending_information")
@@ -47,16 +48,42 @@ class RefundFilter:
     created_before: int | None = None
 
 
+# The statements every refund runs, compiled once and run on the driver (see store/prepared.py).
+_ID = refunds.c.id == sa.bindparam("refund_id")
+_UNSETTLED = sa.or_(*(refunds.c.state == state for state in UNSETTLED))
+_GET = sa.select(refunds).where(_ID)
+_GET_ANY = Prepared(_GET)
+_GET_OF_SITE = Prepared(_GET.where(refunds.c.site_id == sa.bindparam("site_id")))
+_FOR_ORDER = Prepared(sa.select(refunds).where(
+    refunds.c.site_id == sa.bindparam("site_id"), refunds.c.order_id == sa.bindparam("order_id")
+).order_by(refunds.c.created_on, refunds.c.id))
+_ITEMS_OF = sa.select(refund_items).where(
+    refund_items.c.refund_id.in_(sa.bindparam("refund_ids", expanding=True))
+).order_by(refund_items.c.refund_id, refund_items.c.sku_id)
+_ITEMS_OF_ONE = Prepared(sa.select(refund_items).where(refund_items.c.refund_id == sa.bindparam("refund_id"))
+                         .order_by(refund_items.c.sku_id))
+_INSERT = refunds.insert()
+_INSERT_ONE = Prepared(refunds.insert().values({column.name: sa.bindparam(column.name) for column in refunds.c}))
+_SETTLE = Prepared(refunds.update().where(_ID, _UNSETTLED).values(
+    state=sa.bindparam("state"), processor_reference=sa.bindparam("processor_reference"),
+    failure_reason=sa.bindparam("failure_reason"), refunded_amount=sa.bindparam("refunded_amount"),
+    expires_on=sa.bindparam("expires_on"), updated_on=sa.bindparam("at"),
+))
+_TOUCH = Prepared(refunds.update().where(_ID, _UNSETTLED).values(updated_on=sa.bindparam("at")))
+# Rows read by position: the dataclass lists the table's columns in order.
+assert [column.name for column in refunds.c] == [field.name for field in fields(RefundRow)]
+
+
 class RefundRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def add(self, refund: RefundRow) -> None:
-        self.add_many([refund])
+        _INSERT_ONE.rowcount(self.connection, asdict(refund))
 
     def add_many(self, rows: list[RefundRow]) -> None:
         if rows:
-            self.connection.execute(refunds.insert(), [asdict(refund) for refund in rows])
+            self.connection.execute(_INSERT, [asdict(refund) for refund in rows])
 
     def add_items(self, refund_id: str, items: list[tuple[str, int, int]]) -> None:
         """What an item refund took: (sku id, quantity, amount) per purchased item."""
@@ -70,20 +97,20 @@ class RefundRepository:
         found: dict[str, list[tuple[str, int, int]]] = {}
         if not refund_ids:
             return found
-        rows = self.connection.execute(
-            sa.select(refund_items).where(refund_items.c.refund_id.in_(refund_ids))
-            .order_by(refund_items.c.refund_id, refund_items.c.sku_id)
-        )
-        for row in rows:
-            found.setdefault(row.refund_id, []).append((row.sku_id, row.quantity, row.amount))
+        if len(refund_ids) == 1:  # the usual case, without an expanding IN to render
+            rows = _ITEMS_OF_ONE.all(self.connection, {"refund_id": refund_ids[0]})
+        else:
+            rows = self.connection.execute(_ITEMS_OF, {"refund_ids": refund_ids}).all()
+        for refund_id, sku_id, quantity, amount in rows:
+            found.setdefault(refund_id, []).append((sku_id, quantity, amount))
         return found
 
     def get(self, refund_id: str, site_id: str | None = None) -> RefundRow | None:
-        query = sa.select(refunds).where(refunds.c.id == refund_id)
-        if site_id is not None:
-            query = query.where(refunds.c.site_id == site_id)
-        row = self.connection.execute(query).first()
-        return RefundRow(**row._mapping) if row else None
+        if site_id is None:
+            row = _GET_ANY.first(self.connection, {"refund_id": refund_id})
+        else:
+            row = _GET_OF_SITE.first(self.connection, {"refund_id": refund_id, "site_id": site_id})
+        return RefundRow(*row) if row else None
 
     def by_request_key(self, request_key: str) -> RefundRow | None:
         row = self.connection.execute(sa.select(refunds).where(refunds.c.request_key == request_key)).first()
@@ -99,11 +126,7 @@ class RefundRepository:
         return RefundRow(**row._mapping) if row else None
 
     def for_order(self, site_id: str, order_id: str) -> list[RefundRow]:
-        rows = self.connection.execute(
-            sa.select(refunds).where(refunds.c.site_id == site_id, refunds.c.order_id == order_id)
-            .order_by(refunds.c.created_on, refunds.c.id)
-        )
-        return [RefundRow(**row._mapping) for row in rows]
+        return [RefundRow(*row) for row in _FOR_ORDER.all(self.connection, {"site_id": site_id, "order_id": order_id})]
 
     def page(self, site_id: str, where: RefundFilter, limit: int, starting_after: RefundRow | None = None,
              ending_before: RefundRow | None = None) -> tuple[list[RefundRow], bool]:
@@ -137,19 +160,14 @@ class RefundRepository:
     def settle(self, refund_id: str, state: str, processor_reference: str | None,
                failure_reason: str | None, refunded_amount: int, expires_on: int | None, at: int) -> bool:
         """Move an unsettled refund to `state`; False if it was settled already."""
-        result = self.connection.execute(
-            refunds.update()
-            .where(refunds.c.id == refund_id, refunds.c.state.in_(UNSETTLED))
-            .values(state=state, processor_reference=processor_reference, failure_reason=failure_reason,
-                    refunded_amount=refunded_amount, expires_on=expires_on, updated_on=at)
-        )
-        return result.rowcount == 1
+        return _SETTLE.rowcount(self.connection, {
+            "refund_id": refund_id, "state": state, "processor_reference": processor_reference,
+            "failure_reason": failure_reason, "refunded_amount": refunded_amount, "expires_on": expires_on, "at": at,
+        }) == 1
 
     def touch(self, refund_id: str, at: int) -> None:
         """Note that the processor was asked again (the reconciler waits before asking once more)."""
-        self.connection.execute(
-            refunds.update().where(refunds.c.id == refund_id, refunds.c.state.in_(UNSETTLED)).values(updated_on=at)
-        )
+        _TOUCH.rowcount(self.connection, {"refund_id": refund_id, "at": at})
 
     def set_metadata(self, refund_id: str, metadata: str, at: int) -> None:
         self.connection.execute(refunds.update().where(refunds.c.id == refund_id).values(metadata=metadata, updated_on=at))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orderdesk.store.prepared import Prepared
 from orderdesk.store.tables import deliveries, delivery_attempts, events, sites, webhooks
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -52,11 +53,11 @@ class AttemptRow:
     trigger_type: str
 
 
-# Asked on every change of every order: built once.
-_SUBSCRIBERS = sa.select(webhooks.c.id).where(
+# Asked on every change of every order: compiled once (see store/prepared.py).
+_SUBSCRIBERS = Prepared(sa.select(webhooks.c.id).where(
     webhooks.c.site_id == sa.bindparam("site_id"), webhooks.c.trigger_type == sa.bindparam("trigger_type"),
     webhooks.c.deactivated_on.is_(None),
-).order_by(webhooks.c.id)
+).order_by(webhooks.c.id))
 
 
 class WebhookRepository:
@@ -102,7 +103,7 @@ class WebhookRepository:
 
     def subscribers(self, site_id: str, trigger_type: str) -> list[str]:
         """The active webhooks of the site that want `trigger_type`."""
-        return list(self.connection.execute(_SUBSCRIBERS, {"site_id": site_id, "trigger_type": trigger_type}).scalars())
+        return [row[0] for row in _SUBSCRIBERS.all(self.connection, {"site_id": site_id, "trigger_type": trigger_type})]
 
     def add_event(self, event_id: str, site_id: str, trigger_type: str, body: bytes, webhook_ids: list[str],
                   at: int) -> None:
