@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from functools import partial
+
 from litestar import Litestar
 from litestar.datastructures import State
 
@@ -16,18 +19,23 @@ from orderdesk.services.reconciler import Reconciler
 from orderdesk.logs import configure_logging
 from orderdesk.payments.directory import Processors
 from orderdesk.services.ports import PaymentProcessor
-from orderdesk.store.engine import create_engine
+from orderdesk.store.engine import checkpoint, create_engine
 from orderdesk.store.unit_of_work import Database
-from orderdesk.webhooks.delivery import delivery_loop
+from orderdesk.webhooks.delivery import WorkLoop, delivery_loop
+
+CHECKPOINT_SECONDS = 1.0
 
 
 def create_app(settings: Settings | None = None, processor: PaymentProcessor | None = None,
                rate_limiter: RateLimiter | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    db = Database(create_engine(settings.database_url))
+    db = Database(create_engine(settings.database_url, checkpoint_on_commit=False))
     processors = Processors(db, settings, fixed=processor)
     reconciler = Reconciler(db, processors, settings.reconcile_interval, settings.reconcile_after)
     background = [reconciler]
+    if db.is_sqlite:
+        # Requests commit without waiting for the disk; this thread copies the log into the file.
+        background.append(WorkLoop("orderdesk-checkpoints", [partial(checkpoint, db.engine)], idle=CHECKPOINT_SECONDS))
     if settings.delivery_worker:
         background.append(delivery_loop(db, settings))
     rate_limiter = rate_limiter or rate_limiter_for(settings)
@@ -52,4 +60,8 @@ def app_from_environment():
     """Entry point for server workers: settings come from ORDERDESK_* variables."""
     settings = Settings.from_env()
     configure_logging(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    # The half a million objects of the libraries and the app live as long as the process: frozen, the
+    # collector stops walking them, and its rare full collections stop pausing every request for 100 ms.
+    gc.freeze()
+    return app

@@ -32,7 +32,7 @@ _COUNT = "SELECT COALESCE(SUM(count), 0) FROM order_counts WHERE site_id = ?"
 _COUNT_OF_STATUS = "SELECT COALESCE(SUM(count), 0) FROM order_counts WHERE site_id = ? AND status = ?"
 
 # Per connection: the lookups touch few pages, and the operating system caches the file anyway.
-_SQLITE_CACHE_KIB = 4096
+_SQLITE_CACHE_KIB = 2048
 
 
 class Lookups:
