@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+import anyio
 import structlog
 
 from orderdesk.api.auth import check_caller
@@ -27,14 +28,17 @@ log = structlog.get_logger("orderdesk.errors")
 ORDERS_TEMPLATE = "/v2/sites/{site_id}/orders"
 ORDER_TEMPLATE = ORDERS_TEMPLATE + "/{order_id}"
 # A page this deep walks its index for milliseconds; SQLite lets go of the GIL meanwhile, so it goes to
-# a thread and the event loop keeps serving others.
+# a thread and the event loop keeps serving others. Two such threads at a time (there are two cores, and
+# each thread keeps a SQLite connection and its page cache); more deep pages wait their turn.
 DEEP_OFFSET = 2000
+DEEP_READERS = 2
 _JSON = (b"content-type", b"application/json")
 
 
 class OrderReads:
     def __init__(self, app, state) -> None:
         self.app, self.state = app, state
+        self._deep_readers: anyio.CapacityLimiter | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -72,8 +76,12 @@ class OrderReads:
         status = query.choice("status", OrderStatus)
         offset = query.integer("offset", 0, minimum=0)
         limit = query.integer("limit", 100, minimum=1)
-        run = in_thread if offset >= DEEP_OFFSET else lambda function, *args: on_database(self.state.db, function, *args)
-        return await run(self._read_page, scope, site_id, query, status, offset, limit)
+        if offset >= DEEP_OFFSET:
+            if self._deep_readers is None:  # made on the event loop, where it is used
+                self._deep_readers = anyio.CapacityLimiter(DEEP_READERS)
+            return await in_thread(self._read_page, scope, site_id, query, status, offset, limit,
+                                   limiter=self._deep_readers)
+        return await on_database(self.state.db, self._read_page, scope, site_id, query, status, offset, limit)
 
     def _read_page(self, scope, site_id: str, query: Query, status, offset: int, limit: int) -> bytes:
         self._authorize(scope, site_id)

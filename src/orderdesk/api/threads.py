@@ -21,8 +21,8 @@ from orderdesk.store.unit_of_work import Database
 T = TypeVar("T")
 
 
-async def in_thread(function: Callable[..., T], *args: Any) -> T:
-    return await anyio.to_thread.run_sync(partial(function, *args))
+async def in_thread(function: Callable[..., T], *args: Any, limiter: anyio.CapacityLimiter | None = None) -> T:
+    return await anyio.to_thread.run_sync(partial(function, *args), limiter=limiter)
 
 
 async def on_database(db: Database, function: Callable[..., T], *args: Any) -> T:
