@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 
 from orderdesk.store.unit_of_work import Database
@@ -25,11 +26,20 @@ async def in_thread(function: Callable[..., T], *args: Any, limiter: anyio.Capac
     return await anyio.to_thread.run_sync(partial(function, *args), limiter=limiter)
 
 
+# Threads doing PostgreSQL work at once, per process: enough to keep two cores and the server busy;
+# more would only queue for the engine's pool (or open connections past it) and fight over the GIL.
+DATABASE_THREADS = 16
+_database_threads: anyio.CapacityLimiter | None = None
+
+
 async def on_database(db: Database, function: Callable[..., T], *args: Any) -> T:
     """`function(*args)`, which only talks to the database: inline on SQLite, in a thread otherwise."""
+    global _database_threads
     if db.is_sqlite:
         return function(*args)
-    return await in_thread(function, *args)
+    if _database_threads is None:  # made on the event loop that uses it
+        _database_threads = anyio.CapacityLimiter(DATABASE_THREADS)
+    return await in_thread(function, *args, limiter=_database_threads)
 
 
 async def with_processor(db: Database, processor: Any, function: Callable[..., T], *args: Any) -> T:

@@ -83,3 +83,9 @@ def writer(db: Database, *targets: tuple[sa.Table, tuple[str, ...]]) -> Iterator
 
         with tuned(connection):
             yield write
+        if not db.is_sqlite:
+            # PostgreSQL plans from statistics; straight after a bulk load it has none (autovacuum comes
+            # later) and would sort a whole site's orders for every page instead of walking the index.
+            for table, _ in targets:
+                connection.exec_driver_sql(f"ANALYZE {table.name}")
+            connection.commit()

@@ -4,9 +4,11 @@ Every API request authenticates and most read an order, so these run thousands o
 SQLAlchemy's statement building, caching and result wrapping cost ten times the query itself. The SQL
 here reads the same tables as the repositories and nothing writes through it.
 
-On SQLite each thread keeps one connection of its own in autocommit mode: a single SELECT is its own
-consistent snapshot in WAL mode, and the connection's statement cache keeps the queries prepared. On
-PostgreSQL a connection is borrowed from the engine's pool for each lookup.
+Each thread keeps one connection of its own in autocommit mode, outside the engine's pool: a single
+SELECT is its own consistent snapshot, and a lookup costs one round trip (a pooled connection would add
+a ping on checkout and a rollback on return). On SQLite the connection's statement cache keeps the
+queries prepared. A PostgreSQL connection that broke (a restart) fails its lookup and is replaced by the
+next one.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Lookups:
             else None
         self._placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
         self._local = threading.local()
+        self._disconnected = engine.dialect.loaded_dbapi.OperationalError
 
     def token(self, token_hash: str) -> tuple | None:
         """(id, site_id, scopes, rate_limit, created_on, last_used_on, revoked_on, token_hash, site name,
@@ -78,7 +81,7 @@ class Lookups:
         return documents, total
 
     def close(self) -> None:
-        """Closes this thread's SQLite connection (the others close when their threads end)."""
+        """Closes this thread's connection (the others close when their threads end)."""
         connection = getattr(self._local, "connection", None)
         if connection is not None:
             connection.close()
@@ -99,16 +102,23 @@ class Lookups:
         if self._sqlite_path is not None:
             yield self._sqlite_connection().cursor()
             return
-        connection = self.engine.raw_connection()
+        connection = self._postgres_connection()
         try:
-            cursor = connection.cursor()
-            try:
+            with connection.cursor() as cursor:
                 yield cursor
-            finally:
-                cursor.close()
-            connection.rollback()  # end the read transaction psycopg opened; nothing was written
-        finally:
-            connection.close()  # back to the pool
+        except self._disconnected:
+            if connection.closed:
+                self._local.connection = None  # broken (the server restarted): the next lookup reconnects
+            raise
+
+    def _postgres_connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
+            connection = self.engine.dialect.loaded_dbapi.connect(*arguments, **options)
+            connection.autocommit = True
+            self._local.connection = connection
+        return connection
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
