@@ -10,7 +10,6 @@ import pytest
 
 from orderdesk.services import access
 from orderdesk.store.engine import create_engine
-from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.unit_of_work import Database
 
 
@@ -75,8 +74,7 @@ def test_the_same_seed_writes_the_same_orders(tmp_path):
         result = orderdesk("seed", "--site", site_id, "--orders", "300", "--seed", "42", database=url)
         assert result.returncode == 0, result.stderr
         assert "wrote 300 orders" in result.stderr
-        with Database(create_engine(url)).reading() as connection:
-            documents.append(OrderRepository(connection).page(site_id, None, 0, 1000))
+        documents.append(Database(create_engine(url)).lookups.page(site_id, None, 0, 1000)[0])
     assert len(documents[0]) == 300
     assert documents[0] == documents[1]
 

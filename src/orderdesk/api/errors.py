@@ -25,6 +25,22 @@ def error_response(error: AppError) -> Response:
     return Response(content=error_body(error), status_code=error.status, media_type=MediaType.JSON, headers=headers)
 
 
+async def send_error(send, error: AppError) -> None:
+    """The envelope exactly as the exception handlers write it, for ASGI code ahead of the framework."""
+    response = error_response(error)
+    headers = [(name.lower().encode(), value.encode()) for name, value in response.headers.items()]
+    await send_response(send, response.status_code, MediaType.JSON.value, response.content, headers)
+
+
+async def send_response(send, status: int, content_type: str | None, body: bytes, extra=()) -> None:
+    """A whole response, sent as ASGI messages."""
+    headers = [(b"content-length", str(len(body)).encode()), *extra]
+    if content_type is not None:
+        headers.append((b"content-type", content_type.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def on_app_error(_: Request, error: AppError) -> Response:
     return error_response(error)
 

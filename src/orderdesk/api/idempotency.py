@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import anyio
 import structlog
-from litestar import MediaType
 
 from orderdesk.api.auth import spend_rate_limit
-from orderdesk.api.errors import error_response
+from orderdesk.api.errors import send_error, send_response
 from orderdesk.api.ratelimit import RateLimiter
 from orderdesk.api.threads import in_thread
 from orderdesk.errors import AppError, NotAuthorized
@@ -49,16 +48,16 @@ class Idempotency:
         try:
             outcome = await in_thread(self._begin, presented, key, request, scope)
         except AppError as error:
-            await _respond_with_error(send, error)
+            await send_error(send, error)
             return
         except Exception:
             log.exception("unexpected error", request_id=scope.get("state", {}).get("request_id"))
-            await _respond_with_error(send, AppError())
+            await send_error(send, AppError())
             return
         if outcome is None:
             await self.app(scope, replaying, send)
         elif isinstance(outcome, StoredResponse):
-            await _respond(send, outcome.status, outcome.content_type, outcome.body, _REPLAYED)
+            await send_response(send, outcome.status, outcome.content_type, outcome.body, _REPLAYED)
         else:
             scope.setdefault("state", {})["request_key"] = outcome.request_key
             await self._run(outcome, scope, replaying, send)
@@ -148,18 +147,3 @@ def _replaying(messages: list[dict], receive):
         return pending.pop(0) if pending else await receive()
 
     return replaying
-
-
-async def _respond_with_error(send, error: AppError) -> None:
-    """The envelope exactly as the app's exception handlers write it."""
-    response = error_response(error)
-    headers = [(name.lower().encode(), value.encode()) for name, value in response.headers.items()]
-    await _respond(send, response.status_code, MediaType.JSON.value, response.content, headers)
-
-
-async def _respond(send, status: int, content_type: str | None, body: bytes, extra=()) -> None:
-    headers = [(b"content-length", str(len(body)).encode()), *extra]
-    if content_type is not None:
-        headers.append((b"content-type", content_type.encode("latin-1")))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

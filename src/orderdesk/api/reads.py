@@ -12,13 +12,13 @@ from urllib.parse import parse_qsl
 
 import anyio
 import structlog
+from litestar import MediaType
 
 from orderdesk.api.auth import check_caller
 from orderdesk.api.bodies import Query
-from orderdesk.api.errors import error_response
-from orderdesk.api.routes.orders import page_body
+from orderdesk.api.errors import send_error, send_response
+from orderdesk.api.routes.orders import page_body, page_query
 from orderdesk.api.threads import in_thread, on_database
-from orderdesk.domain.orders import OrderStatus
 from orderdesk.domain.sites import Scope
 from orderdesk.errors import AppError
 from orderdesk.services import orders
@@ -32,7 +32,6 @@ ORDER_TEMPLATE = ORDERS_TEMPLATE + "/{order_id}"
 # each thread keeps a SQLite connection and its page cache); more deep pages wait their turn.
 DEEP_OFFSET = 2000
 DEEP_READERS = 2
-_JSON = (b"content-type", b"application/json")
 
 
 class OrderReads:
@@ -58,14 +57,13 @@ class OrderReads:
             else:
                 scope["path_template"] = ORDERS_TEMPLATE
                 body = await self._page(scope, site_id)
-            status, headers = 200, [_JSON, (b"content-length", str(len(body)).encode())]
         except AppError as error:
-            status, headers, body = _error(error)
+            await send_error(send, error)
         except Exception:
             log.exception("unexpected error", request_id=scope.get("state", {}).get("request_id"))
-            status, headers, body = _error(AppError())
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+            await send_error(send, AppError())
+        else:
+            await send_response(send, 200, MediaType.JSON.value, body)
 
     def _order(self, scope, site_id: str, order_id: str) -> bytes:
         self._authorize(scope, site_id)
@@ -73,9 +71,7 @@ class OrderReads:
 
     async def _page(self, scope, site_id: str) -> bytes:
         query = Query(dict(reversed(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))))
-        status = query.choice("status", OrderStatus)
-        offset = query.integer("offset", 0, minimum=0)
-        limit = query.integer("limit", 100, minimum=1)
+        status, offset, limit = page_query(query)
         if offset >= DEEP_OFFSET:
             if self._deep_readers is None:  # made on the event loop, where it is used
                 self._deep_readers = anyio.CapacityLimiter(DEEP_READERS)
@@ -92,10 +88,3 @@ class OrderReads:
         header = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
         check_caller(self.state, header.decode("latin-1"), scope, Scope.ECOMMERCE_READ, site_id, ecommerce=True)
 
-
-def _error(error: AppError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    response = error_response(error)
-    body = response.content
-    headers = [_JSON, (b"content-length", str(len(body)).encode())]
-    headers += [(name.lower().encode(), value.encode()) for name, value in response.headers.items()]
-    return response.status_code, headers, body

@@ -42,9 +42,10 @@ async def on_database(db: Database, function: Callable[..., T], *args: Any) -> T
     return await in_thread(function, *args, limiter=_database_threads)
 
 
-async def with_processor(db: Database, processor: Any, function: Callable[..., T], *args: Any) -> T:
-    """`function(*args)`, which may call `processor`: inline only when nothing in it leaves the process
-    (SQLite, and a processor that answers from the database without waiting), in a thread otherwise."""
-    if db.is_sqlite and getattr(processor, "answers_at_once", False):
+async def with_processor(db: Database, processors: Any, site_id: str, function: Callable[..., T], *args: Any) -> T:
+    """`function(*args)`, which may call the site's processor: inline only when nothing in it leaves the
+    process (SQLite, and a processor that answers from the database without waiting), in a thread otherwise.
+    Asking SQLite which processor the site has is itself a short read, made inline."""
+    if db.is_sqlite and getattr(processors.for_site(site_id), "answers_at_once", False):
         return function(*args)
     return await in_thread(function, *args)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import secrets
@@ -81,24 +80,16 @@ def revoke_token(db: Database, token_id: str) -> bool:
     return revoked
 
 
-@functools.lru_cache(maxsize=64)
-def _scopes(stored: str) -> frozenset[Scope]:
-    """A token's scopes from their stored form; there are only a few distinct ones."""
-    return frozenset(Scope(scope) for scope in stored.split())
-
-
 def authenticate(db: Database, presented: str) -> tuple[Token, Site]:
     """The live token matching `presented`, and its site; NotAuthorized otherwise."""
     digest = hash_token(presented)
-    row = db.lookups.token(digest)
-    if row is None or not hmac.compare_digest(row[7], digest):
+    found = db.lookups.token(digest)
+    if found is None or not hmac.compare_digest(found[2], digest):
         raise NotAuthorized()
-    token = Token(row[0], row[1], _scopes(row[2]), row[3], row[4], row[5], row[6])
-    site = Site(row[1], row[8], bool(row[9]), row[10], row[11], row[12], row[13])
+    token, site, _ = found
     now = clock.to_millis(clock.now())
     if token.last_used_on is None or now - token.last_used_on > LAST_USED_RESOLUTION_MS:
         with db.unit_of_work() as work:
             TokenRepository(work.connection).touch(token.id, now)
             work.commit()
     return token, site
-

@@ -13,6 +13,7 @@ next one.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.engine import Engine
+
+from orderdesk.domain.sites import Scope, Site, Token
 
 _TOKEN = (
     "SELECT t.id, t.site_id, t.scopes, t.rate_limit, t.created_on, t.last_used_on, t.revoked_on, t.token_hash,"
@@ -37,6 +40,12 @@ _COUNT_OF_STATUS = "SELECT COALESCE(SUM(count), 0) FROM order_counts WHERE site_
 _SQLITE_CACHE_KIB = 2048
 
 
+@functools.lru_cache(maxsize=64)
+def _scopes(stored: str) -> frozenset[Scope]:
+    """A token's scopes from their stored form; there are only a few distinct ones."""
+    return frozenset(Scope(scope) for scope in stored.split())
+
+
 class Lookups:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -47,10 +56,13 @@ class Lookups:
         self._local = threading.local()
         self._disconnected = engine.dialect.loaded_dbapi.OperationalError
 
-    def token(self, token_hash: str) -> tuple | None:
-        """(id, site_id, scopes, rate_limit, created_on, last_used_on, revoked_on, token_hash, site name,
-        ecommerce_enabled, currency, application_fee_bps, site created_on, site updated_on) of a live token."""
-        return self._one(_TOKEN, (token_hash,))
+    def token(self, token_hash: str) -> tuple[Token, Site, str] | None:
+        """A live (unrevoked) token, its site and its stored hash."""
+        row = self._one(_TOKEN, (token_hash,))
+        if row is None:
+            return None
+        token = Token(row[0], row[1], _scopes(row[2]), row[3], row[4], row[5], row[6])
+        return token, Site(row[1], row[8], bool(row[9]), row[10], row[11], row[12], row[13]), row[7]
 
     def document(self, site_id: str, order_id: str) -> bytes | None:
         row = self._one(_DOCUMENT, (site_id, order_id))

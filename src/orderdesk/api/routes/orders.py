@@ -46,11 +46,15 @@ async def list_orders(request: Request, site_id: str) -> Response:
 def _list_orders(request: Request, site_id: str) -> Response:
     authorize(request, READ, site_id, ecommerce=True)
     query = Query(request.query_params)
-    status = query.choice("status", OrderStatus)
-    offset = query.integer("offset", 0, minimum=0)
-    limit = query.integer("limit", 100, minimum=1)
+    status, offset, limit = page_query(query)
     query.done()
     return _json(page_body(orders.list_orders(request.app.state.db, site_id, status, offset, limit)))
+
+
+def page_query(query: Query) -> tuple[OrderStatus | None, int, int]:
+    """A list's `status`, `offset` and `limit`; problems wait in `query` for its `done()`."""
+    return query.choice("status", OrderStatus), query.integer("offset", 0, minimum=0), \
+        query.integer("limit", 100, minimum=1)
 
 
 def page_body(page: orders.OrderPage) -> bytes:
@@ -106,8 +110,7 @@ def _unfulfill_order(request: Request, site_id: str, order_id: str, body: bytes)
 @post(ORDER + "/refund")
 async def refund_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
     state = request.app.state
-    processor = state.processors.for_site(site_id) if state.db.is_sqlite else None
-    return await with_processor(state.db, processor, _refund_order, request, site_id, order_id, body)
+    return await with_processor(state.db, state.processors, site_id, _refund_order, request, site_id, order_id, body)
 
 
 def _refund_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:

@@ -34,8 +34,7 @@ def request_key(request: Request) -> str | None:
 @post(REFUNDS)
 async def create_refund(request: Request, site_id: str, body: bytes) -> Response:
     state = request.app.state
-    processor = state.processors.for_site(site_id) if state.db.is_sqlite else None
-    return await with_processor(state.db, processor, _create_refund, request, site_id, body)
+    return await with_processor(state.db, state.processors, site_id, _create_refund, request, site_id, body)
 
 
 def _create_refund(request: Request, site_id: str, body: bytes) -> Response:

@@ -38,8 +38,6 @@ class NewOrder:
     payment_reference: str | None = None  # the processor's payment intent or charge id
 
 
-_newest_first = (orders.c.accepted_on.desc(), orders.c.order_id)
-
 # The statements every write runs, compiled once and run on the driver (see store/prepared.py).
 _site_order = (orders.c.site_id == sa.bindparam("site_id"), orders.c.order_id == sa.bindparam("order_id"))
 _LOCK = Prepared(sa.select(
@@ -91,12 +89,6 @@ class OrderRepository:
         return self.connection.execute(
             sa.select(orders.c.document).where(orders.c.site_id == site_id, orders.c.order_id == order_id)
         ).scalar_one_or_none()
-
-    def page(self, site_id: str, status: str | None, offset: int, limit: int) -> list[bytes]:
-        query = sa.select(orders.c.document).where(orders.c.site_id == site_id)
-        if status:
-            query = query.where(orders.c.status == status)
-        return list(self.connection.execute(query.order_by(*_newest_first).offset(offset).limit(limit)).scalars())
 
     def count(self, site_id: str, status: str | None = None) -> int:
         """From the counters the triggers keep: one row, not a scan of a million."""
