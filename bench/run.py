@@ -159,6 +159,9 @@ def row(name: str, run: Run, baseline: Run | None = None) -> str:
 
 def main() -> None:
     options = arguments()
+    if max(options.workers) > 1 and not options.redis:
+        # serve refuses several workers without Redis: each would count the rate limits on its own.
+        sys.exit("--workers over 1 needs --redis (several workers share their rate limits through Redis)")
     if not wrk_available():
         sys.exit("wrk is not installed: `apt-get install wrk` (make bench does this)")
     url = options.database or f"sqlite:///{tempfile.mkdtemp(prefix='orderdesk-bench-')}/bench.db"

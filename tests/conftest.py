@@ -40,12 +40,15 @@ def fresh_database_url(tmp_path, database_url) -> str:
     if is_sqlite(database_url):
         url = f"sqlite:///{tmp_path / 'own.db'}"
     else:
-        admin = create_engine(database_url.rsplit("/", 1)[0] + "/postgres", pool_size=1)
+        # Named after the run's database, so that two runs on two test databases keep out of each other's way.
+        server, name = database_url.rsplit("/", 1)
+        own = f"orderdesk_own_{name}"
+        admin = create_engine(server + "/postgres", pool_size=1)
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(sa.text("DROP DATABASE IF EXISTS orderdesk_own WITH (FORCE)"))
-            connection.execute(sa.text("CREATE DATABASE orderdesk_own"))
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{own}"'))
         admin.dispose()
-        url = database_url.rsplit("/", 1)[0] + "/orderdesk_own"
+        url = f"{server}/{own}"
     engine = create_engine(url, pool_size=1)
     upgrade(engine)
     engine.dispose()

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import httpx
 
+# `serve --workers N` refuses to start without Redis (its workers share rate limits only there).
+REDIS_URL = os.environ.get("ORDERDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -60,6 +63,8 @@ def start_server(database_url: str, port: int | None = None, env: dict[str, str]
     # delivery worker on a shared database: start it with ORDERDESK_DELIVERY_WORKER=false.
     environment = {**os.environ, "ORDERDESK_LOG_LEVEL": "warning", "ORDERDESK_WEBHOOK_ALLOW_PRIVATE": "true",
                    "ORDERDESK_WEBHOOK_RETRY_INTERVAL": "0.2", **(env or {})}
+    if workers > 1:
+        environment.setdefault("ORDERDESK_REDIS_URL", REDIS_URL)
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "orderdesk", "serve", "--port", str(port), "--database", database_url,

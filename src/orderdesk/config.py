@@ -25,6 +25,11 @@ class Settings:
     log_level: str = "info"
     log_format: str = "console"
     max_body_bytes: int = 1024 * 1024
+    header_timeout: float = 10.0  # seconds a connection has to send a request's line and headers
+    body_timeout: float = 20.0  # seconds a request body may go without a byte arriving
+    keep_alive_timeout: float = 5.0  # seconds an idle connection is kept open between requests
+    max_connections: int = 1000  # open connections per process; more are answered 503
+    database_pool_size: int = 10  # database connections per process, all of them: 8 workers fit PostgreSQL's 100
     simulated_delay: float = 0.0
     simulated_fail_after: float = 10.0
     simulated_information_window: float = 300.0
@@ -34,6 +39,8 @@ class Settings:
     webhook_retry_interval: float = 600.0
     webhook_retries: int = 3
     webhook_timeout: float = 10.0
+    # Delivery attempts in flight at once per worker, each to a different webhook (each ends by webhook_timeout).
+    webhook_concurrency: int = 16
     webhook_allow_private: bool = False
     delivery_worker: bool = True  # deliver webhooks and emails inside `serve`; off when `orderdesk worker` runs
     smtp_url: str = ""
@@ -60,6 +67,14 @@ class Settings:
             raise UnsafeSettings("workers must be at least 1")
         if self.rate_limit < 0:
             raise UnsafeSettings("rate_limit must be 0 (unlimited) or more")
+        if min(self.header_timeout, self.body_timeout, self.keep_alive_timeout) <= 0:
+            raise UnsafeSettings("header_timeout, body_timeout and keep_alive_timeout must be more than 0 seconds")
+        if self.max_connections < 1:
+            raise UnsafeSettings("max_connections must be at least 1")
+        if self.webhook_timeout <= 0 or self.webhook_concurrency < 1:
+            raise UnsafeSettings("webhook_timeout must be more than 0 seconds and webhook_concurrency at least 1")
+        if self.database_pool_size < 2:
+            raise UnsafeSettings("database_pool_size must be at least 2 (one for the lookups, one for the rest)")
 
     def as_environment(self) -> dict[str, str]:
         """The settings as ORDERDESK_* variables, for worker processes."""

@@ -102,7 +102,28 @@ class Conflict(AppError):
 
 
 class PayloadTooLarge(AppError):
-    status, code, message = 413, "bad_request", "Bad Request: Request body is larger than 1 MiB"
+    status, code = 413, "bad_request"
+
+    def __init__(self, limit_bytes: int) -> None:
+        size = f"{limit_bytes // 1024**2} MiB" if limit_bytes % 1024**2 == 0 else f"{limit_bytes:,} bytes"
+        super().__init__(f"Bad Request: Request body is larger than {size}")
+
+
+class RequestTimeout(AppError):
+    status, code, message = 408, "bad_request", "Bad Request: The request did not arrive in time"
+
+
+class URLTooLong(AppError):
+    status, code, message = 414, "bad_request", "Bad Request: The URL is longer than 64 KiB"
+
+
+class HeadersTooLarge(AppError):
+    status, code, message = 431, "bad_request", "Bad Request: Request headers are larger than 64 KiB"
+
+
+class TooManyConnections(AppError):
+    status, code = 503, "service_unavailable"
+    message = "Service Unavailable: Too many open connections, try again shortly"
 
 
 class TooManyRequests(AppError):

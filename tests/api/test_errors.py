@@ -611,12 +611,12 @@ def test_a_body_of_exactly_one_mebibyte_is_accepted(server, db):
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("DELETE", "", ["GET", "POST"]),
-    ("PUT", "", ["GET", "POST"]),
-    ("DELETE", "/{order}", ["GET", "PATCH"]),
-    ("POST", "/{order}", ["GET", "PATCH"]),
-    ("GET", "/{order}/fulfill", ["POST"]),
-    ("PATCH", "/{order}/refund", ["POST"]),
+    ("DELETE", "", ["GET", "HEAD", "OPTIONS", "POST"]),
+    ("PUT", "", ["GET", "HEAD", "OPTIONS", "POST"]),
+    ("DELETE", "/{order}", ["GET", "HEAD", "OPTIONS", "PATCH"]),
+    ("POST", "/{order}", ["GET", "HEAD", "OPTIONS", "PATCH"]),
+    ("GET", "/{order}/fulfill", ["OPTIONS", "POST"]),
+    ("PATCH", "/{order}/refund", ["OPTIONS", "POST"]),
 ])
 def test_a_wrong_method_is_refused_with_an_allow_header_and_changes_nothing(server, db, method, path, allowed):
     shop = make_shop(db)

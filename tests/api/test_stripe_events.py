@@ -276,3 +276,30 @@ def test_a_payment_intent_succeeded_event_captures_a_pending_order(server, db):
     assert read(server, shop, order.order_id).json() == {**before, "status": "unfulfilled"}
     assert captured == 5898
     assert history(db, shop, order.order_id) == ["place", "capture"]
+
+
+@pytest.mark.parametrize("next_action", [
+    {"type": "display_details", "display_details": {"expires_at": "soon"}},
+    {"type": "display_details", "display_details": {"expires_at": 2**63}},
+    {"type": "display_details", "display_details": {"expires_at": -1}},
+])
+def test_a_signed_refund_event_with_fields_we_cannot_keep_is_refused_and_stores_nothing(server, db, next_action):
+    with FakeStripe() as fake:
+        shop, secret = stripe_shop(db, fake.url, fake.secret_key)
+        order = place(db, shop)
+        fake.add_payment(order.stripe_details.payment_intent_id, order.stripe_details.charge_id, 5898, "usd")
+        fake.set_next_refund_status("pending")
+        refunds_url = f"{server.api}/sites/{shop.site.id}/refunds"
+        created = httpx.post(refunds_url, headers=shop.headers,
+                             json={"orderId": order.order_id, "currency": "USD", "amount": 5.00})
+        [stripe_refund] = fake.refunds()
+        payload = fake.refund_event(stripe_refund["id"], "charge.refund.updated")
+        payload["data"]["object"] = {**payload["data"]["object"], "status": "requires_action",
+                                     "next_action": next_action}
+
+        response = post_event(server, shop.site.id, payload, secret)
+
+    assert response.status_code == 400
+    assert response.json()["message"] == "Bad Request: The event is not a Stripe event this server understands"
+    listed = httpx.get(refunds_url, headers=shop.headers)
+    assert (listed.status_code, listed.json()["data"]) == (200, [created.json()])

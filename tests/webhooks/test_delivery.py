@@ -19,8 +19,6 @@ import httpx
 import pytest
 
 from orderdesk.services import webhooks
-from orderdesk.store.engine import create_engine
-from orderdesk.store.unit_of_work import Database
 from orderdesk.store.repositories.webhooks import WebhookRepository
 from tests.factories import make_shop, order_body, place
 from tests.server import start_server
@@ -161,14 +159,6 @@ def test_a_failed_delivery_is_retried_and_later_events_wait_their_turn(quick_ser
     assert sent[0].headers["x-orderdesk-event-id"] == sent[1].headers["x-orderdesk-event-id"]
     assert sent[1].body == sent[0].body
     assert sent[2].headers["x-orderdesk-event-id"] != sent[0].headers["x-orderdesk-event-id"]
-
-
-@pytest.fixture
-def own_db(fresh_database_url):
-    """A database no other test server delivers from, so that only this test's processes do."""
-    database = Database(create_engine(fresh_database_url))
-    yield database
-    database.dispose()
 
 
 def test_events_written_before_a_crash_are_delivered_after_restart(fresh_database_url, own_db):

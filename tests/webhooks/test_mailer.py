@@ -7,20 +7,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from orderdesk.config import Settings
 from orderdesk.services import mail, orders
-from orderdesk.store.engine import create_engine
 from orderdesk.store.tables import emails
 from orderdesk.store.unit_of_work import Database
 from orderdesk.webhooks.mailer import MAX_ATTEMPTS, SmtpServer, parse_smtp_url, send_due
 from tests.factories import make_shop, place
 from tests.server import free_port
 from tests.smtp import smtp_sink
-
-
-@pytest.fixture
-def own_db(fresh_database_url) -> Database:
-    database = Database(create_engine(fresh_database_url))
-    yield database
-    database.dispose()
 
 
 def fulfilled_with_email(db: Database) -> tuple:

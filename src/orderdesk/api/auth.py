@@ -10,6 +10,9 @@ from orderdesk.api.ratelimit import RateLimiter
 from orderdesk.domain.sites import Scope, Site, Token
 from orderdesk.errors import EcommerceNotEnabled, MissingScopes, NotAuthorized, SiteNotFound, TooManyRequests
 from orderdesk.services.access import authenticate
+from orderdesk.store.unit_of_work import Database
+
+AUTHENTICATED = "authenticated"  # the ASGI scope's state key: (Token, Site) once the token has been checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +41,24 @@ def authorize(request: Request, scope: Scope | None, site_id: str | None = None,
                         ecommerce)
 
 
+def authenticated(db: Database, header: str, asgi_scope: dict) -> tuple[Token, Site]:
+    """The request's live token and its site, looked up once per request and kept in its ASGI scope's
+    state (the gate looks before the body is read; the handler's checks find it there)."""
+    state = asgi_scope.setdefault("state", {})
+    found = state.get(AUTHENTICATED)
+    if found is None:
+        kind, _, presented = header.partition(" ")
+        if kind.lower() != "bearer" or not presented.strip():
+            raise NotAuthorized()
+        found = state[AUTHENTICATED] = authenticate(db, presented.strip())
+    return found
+
+
 def check_caller(state, header: str, asgi_scope: dict, scope: Scope | None, site_id: str | None = None,
                  ecommerce: bool = False) -> Caller:
     """`authorize` for a request the framework has not wrapped: the app's state, the Authorization header
     and the ASGI scope (the rate limit's headers go into its state)."""
-    kind, _, presented = header.partition(" ")
-    if kind.lower() != "bearer" or not presented.strip():
-        raise NotAuthorized()
-    token, site = authenticate(state.db, presented.strip())
+    token, site = authenticated(state.db, header, asgi_scope)
     limit = spend_rate_limit(state.rate_limiter, state.settings.rate_limit, token, asgi_scope)
     if scope is not None and token.missing(scope):
         raise MissingScopes([scope.value])

@@ -14,6 +14,7 @@ from orderdesk.errors import (
 from orderdesk.wire.errors import error_body
 
 log = structlog.get_logger("orderdesk.errors")
+CLIENT_LEFT = "client disconnected prematurely"  # Litestar's words, as an InternalServerException
 
 
 def error_response(error: AppError) -> Response:
@@ -21,8 +22,16 @@ def error_response(error: AppError) -> Response:
     if isinstance(error, TooManyRequests):
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, MethodNotAllowed):
-        headers["Allow"] = ", ".join(error.allowed)
+        headers["Allow"] = allow_header(error.allowed)
     return Response(content=error_body(error), status_code=error.status, media_type=MediaType.JSON, headers=headers)
+
+
+def allow_header(methods) -> str:
+    """Every method a path answers: HEAD wherever GET is, and OPTIONS everywhere."""
+    methods = set(methods) | {"OPTIONS"}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 async def send_error(send, error: AppError) -> None:
@@ -30,6 +39,15 @@ async def send_error(send, error: AppError) -> None:
     response = error_response(error)
     headers = [(name.lower().encode(), value.encode()) for name, value in response.headers.items()]
     await send_response(send, response.status_code, MediaType.JSON.value, response.content, headers)
+
+
+async def send_failure(scope, send, error: Exception) -> None:
+    """What an ASGI layer ahead of the framework raised, as its answer: an AppError's envelope, or a 500
+    (logged with the request id). Call it from the `except` block, so that the trace is logged."""
+    if not isinstance(error, AppError):
+        log.exception("unexpected error", request_id=scope.get("state", {}).get("request_id"))
+        error = AppError()
+    await send_error(send, error)
 
 
 async def send_response(send, status: int, content_type: str | None, body: bytes, extra=()) -> None:
@@ -49,18 +67,22 @@ def on_transition(_: Request, error: TransitionNotAllowed) -> Response:
     return error_response(Conflict(str(error)))
 
 
-def on_http_exception(_: Request, error: HTTPException) -> Response:
+def on_http_exception(request: Request, error: HTTPException) -> Response:
     if isinstance(error, NotFoundException):
         return error_response(ResourceNotFound("Requested resource not found: The route cannot be found"))
     if isinstance(error, MethodNotAllowedException):
         headers = {key.lower(): value for key, value in (error.headers or {}).items()}
-        allowed = sorted(m for m in headers.get("allow", "").replace(" ", "").split(",") if m and m != "OPTIONS")
+        allowed = [method for method in headers.get("allow", "").replace(" ", "").split(",") if method]
         return error_response(MethodNotAllowed(allowed))
     if isinstance(error, RequestEntityTooLarge):
-        return error_response(PayloadTooLarge())
+        return error_response(PayloadTooLarge(request.app.state.settings.max_body_bytes))
     if isinstance(error, ValidationException) or error.status_code < 500:
         return error_response(BadRequest())
-    return on_unexpected(_, error)
+    if error.detail == CLIENT_LEFT:
+        # Nobody will read this answer; it is logged as what it is, not as our failure.
+        log.info("the client closed the connection before sending the whole body")
+        return error_response(BadRequest("Bad Request: The connection closed before the whole body arrived"))
+    return on_unexpected(request, error)
 
 
 def on_unexpected(request: Request, error: Exception) -> Response:

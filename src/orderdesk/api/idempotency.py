@@ -6,19 +6,16 @@ Requests without the header pass straight through: only keyed writes touch the d
 from __future__ import annotations
 
 import anyio
-import structlog
 
-from orderdesk.api.auth import spend_rate_limit
-from orderdesk.api.errors import send_error, send_response
+from orderdesk.api.auth import authenticated, spend_rate_limit
+from orderdesk.api.errors import send_failure, send_response
 from orderdesk.api.ratelimit import RateLimiter
 from orderdesk.api.threads import in_thread
 from orderdesk.errors import AppError, NotAuthorized
 from orderdesk.services import idempotency
-from orderdesk.services.access import authenticate
 from orderdesk.services.idempotency import Claim, StoredResponse
 from orderdesk.store.unit_of_work import Database
 
-log = structlog.get_logger("orderdesk.errors")
 
 _METHODS = frozenset({"POST", "PATCH"})
 _REPLAYED = [(b"idempotent-replayed", b"true")]
@@ -38,21 +35,16 @@ class Idempotency:
             return
         messages, body = await _read_body(receive, self.max_body_bytes)
         replaying = _replaying(messages, receive)
-        presented = _bearer_token(scope)
-        if body is None or presented is None:
+        if body is None or _bearer_token(scope) is None:
             # An oversized body or no token: the app refuses it (413, 401) as it always does.
             await self.app(scope, replaying, send)
             return
         request = idempotency.fingerprint(scope["method"], scope["path"], scope["query_string"].decode("latin-1"),
                                           body)
         try:
-            outcome = await in_thread(self._begin, presented, key, request, scope)
-        except AppError as error:
-            await send_error(send, error)
-            return
-        except Exception:
-            log.exception("unexpected error", request_id=scope.get("state", {}).get("request_id"))
-            await send_error(send, AppError())
+            outcome = await in_thread(self._begin, key, request, scope)
+        except Exception as error:
+            await send_failure(scope, send, error)
             return
         if outcome is None:
             await self.app(scope, replaying, send)
@@ -62,10 +54,11 @@ class Idempotency:
             scope.setdefault("state", {})["request_key"] = outcome.request_key
             await self._run(outcome, scope, replaying, send)
 
-    def _begin(self, presented: str, key: str, request: str, scope) -> Claim | StoredResponse | None:
+    def _begin(self, key: str, request: str, scope) -> Claim | StoredResponse | None:
         """None when the token does not authenticate: the app answers that 401 itself."""
         try:
-            token, _ = authenticate(self.db, presented)
+            # Usually already done by the gate (api/gate.py), before the body was read.
+            token, _ = authenticated(self.db, _header(scope["headers"], b"authorization") or "", scope)
         except NotAuthorized:
             return None
         try:

@@ -11,19 +11,15 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import anyio
-import structlog
 from litestar import MediaType
 
 from orderdesk.api.auth import check_caller
 from orderdesk.api.bodies import Query
-from orderdesk.api.errors import send_error, send_response
+from orderdesk.api.errors import send_failure, send_response
 from orderdesk.api.routes.orders import page_body, page_query
 from orderdesk.api.threads import in_thread, on_database
 from orderdesk.domain.sites import Scope
-from orderdesk.errors import AppError
 from orderdesk.services import orders
-
-log = structlog.get_logger("orderdesk.errors")
 
 ORDERS_TEMPLATE = "/v2/sites/{site_id}/orders"
 ORDER_TEMPLATE = ORDERS_TEMPLATE + "/{order_id}"
@@ -57,11 +53,8 @@ class OrderReads:
             else:
                 scope["path_template"] = ORDERS_TEMPLATE
                 body = await self._page(scope, site_id)
-        except AppError as error:
-            await send_error(send, error)
-        except Exception:
-            log.exception("unexpected error", request_id=scope.get("state", {}).get("request_id"))
-            await send_error(send, AppError())
+        except Exception as error:
+            await send_failure(scope, send, error)
         else:
             await send_response(send, 200, MediaType.JSON.value, body)
 

@@ -9,7 +9,6 @@ from rich.console import Console
 
 from orderdesk.config import Settings
 from orderdesk.logs import configure_logging
-from orderdesk.store.engine import create_engine
 from orderdesk.store.migrate import upgrade
 from orderdesk.store.unit_of_work import Database
 
@@ -30,10 +29,10 @@ def settings(database: str | None, **overrides) -> Settings:
 
 def open_database(settings: Settings, migrate: bool = True) -> Database:
     """The database, with pending migrations applied."""
-    engine = create_engine(settings.database_url)
+    db = Database.connect(settings.database_url, settings.database_pool_size)
     if migrate:
-        upgrade(engine)
-    return Database(engine)
+        upgrade(db.engine)
+    return db
 
 
 def fail(message: str) -> None:

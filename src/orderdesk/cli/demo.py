@@ -34,6 +34,7 @@ def demo(host: HostOption = None, port: PortOption = None, database: DatabaseOpt
     err.print(f"""
 [bold]orderdesk demo[/bold]
   API       {base}
+  docs      http://{config.host}:{config.port}/docs
   site id   {site.id}
   token     {token}
 

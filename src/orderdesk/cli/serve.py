@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import time
+from functools import partial
 from typing import Annotated
 
 import structlog
@@ -14,6 +15,7 @@ import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.engine import make_url
 
+from orderdesk.api.server import BoundedHttpProtocol
 from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
 from orderdesk.cli.worker import RetryIntervalOption
 from orderdesk.config import Settings
@@ -28,6 +30,7 @@ WorkersOption = Annotated[int | None, typer.Option(help="Worker processes.", env
 
 def run_server(config: Settings) -> None:
     """Serve until interrupted; worker processes read their settings from the environment."""
+    refuse_unshared_rate_limits(config)
     os.environ.update(config.as_environment())
     # Several workers: each writes its metrics to files in one folder, and a scrape sums them. The folder
     # must start empty (or old processes' counts would be added in), so it is a new one unless the
@@ -38,13 +41,26 @@ def run_server(config: Settings) -> None:
     try:
         uvicorn.run(
             "orderdesk.api.app:app_from_environment", factory=True, host=config.host, port=config.port,
-            workers=config.workers if config.workers > 1 else None, loop="uvloop", http="httptools",
+            workers=config.workers if config.workers > 1 else None, loop="uvloop",
+            # The protocol goes to each worker process pickled, its settings with it. No WebSockets: the API
+            # has none, and an upgraded connection would leave these bounds behind.
+            http=partial(BoundedHttpProtocol, settings=config), ws="none",
+            timeout_keep_alive=config.keep_alive_timeout,  # type: ignore[arg-type]  # a float works: call_later
             log_level="warning", access_log=False, lifespan="on", log_config=uvicorn_log_config(config),
         )
     finally:
         if metrics_dir is not None:
             del os.environ["PROMETHEUS_MULTIPROC_DIR"]
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def refuse_unshared_rate_limits(config: Settings) -> None:
+    """Several workers count rate limits together only through Redis: without it each would allow a token
+    its whole budget (N workers, N times the limit), so `serve` refuses to start."""
+    if config.workers > 1 and not config.redis_url:
+        err.print(f"error: --workers {config.workers} needs ORDERDESK_REDIS_URL: without Redis each worker process "
+                  f"would count rate limits on its own, allowing {config.workers} times the limit", highlight=False)
+        raise typer.Exit(code=2)
 
 
 def serve(
@@ -57,6 +73,7 @@ def serve(
     `orderdesk worker`).
     """
     config = settings(database, host=host, port=port, workers=workers, webhook_retry_interval=webhook_retry_interval)
+    refuse_unshared_rate_limits(config)  # before the migrations; run_server checks again for `demo`
     open_database(config).dispose()
     database = make_url(config.database_url).render_as_string(hide_password=True)
     if config.log_format == "json":  # then every line on stderr is JSON, this one too

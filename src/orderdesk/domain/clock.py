@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+# The moments a client may give us: before 1970 no order was placed online, and after 9999 ISO 8601
+# needs more than four digits for the year.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -12,7 +17,9 @@ def now() -> datetime:
 def to_wire(moment: datetime) -> str:
     """`2024-03-29T21:29:21.555Z`."""
     moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Not strftime: its %Y writes the year 999 as "999", which is not ISO 8601.
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+            f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
 def from_wire(text: str) -> datetime:

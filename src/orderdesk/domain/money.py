@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The largest amount, in minor units, an order or a refund may hold: fifteen digits (ten trillion dollars),
+# so that the sums of an order's items and refunds stay far inside the database's 64-bit integers.
+MAX_AMOUNT = 10**15 - 1
+
 
 class CurrencyMismatch(ValueError):
     """Two amounts in different currencies were combined."""

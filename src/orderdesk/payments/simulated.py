@@ -8,7 +8,6 @@ and after a restart, and a refund that is pending settles on the clock: `5126` f
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 
 from orderdesk.domain import clock
@@ -34,8 +33,6 @@ class SimulatedProcessor:
         self.delay = delay
         self.fail_after_ms = int(fail_after * 1000)
         self.information_window_ms = int(information_window * 1000)
-        self._lock = threading.Lock()
-        self.calls: list[RefundRequest] = []  # this instance's calls, for tests in the same process
 
     @property
     def answers_at_once(self) -> bool:
@@ -45,8 +42,6 @@ class SimulatedProcessor:
     def refund(self, request: RefundRequest) -> RefundOutcome:
         if self.delay:
             time.sleep(self.delay)
-        with self._lock:
-            self.calls.append(request)
         now = clock.to_millis(clock.now())
         with self.db.unit_of_work() as work:
             first_asked, _ = SimulatedLedger(work.connection).ask(

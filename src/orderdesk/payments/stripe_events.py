@@ -10,12 +10,14 @@ from typing import Annotated
 import msgspec
 import stripe
 
-from orderdesk.errors import BadRequest
+from orderdesk.domain.money import MAX_AMOUNT
+from orderdesk.errors import AppError, BadRequest
 from orderdesk.payments.stripe import StripeProcessor, outcome_of
 from orderdesk.services.disputes import (
     LOST_STATUSES, WON_STATUSES, DisputeClosed, DisputeOpened, DisputeUpdated, PaymentCaptured,
 )
 from orderdesk.services.processors import PaymentEvent, ProcessorEvent, RefundEvent
+from orderdesk.wire import strict_json
 
 REFUND_EVENTS = frozenset({"charge.refund.updated", "refund.created", "refund.updated", "refund.failed"})
 
@@ -31,28 +33,48 @@ class _Event(_Object):
 
 
 class _Dispute(_Object):
-    id: str
-    status: str
-    charge: str | None = None
-    payment_intent: str | None = None
+    id: StripeId
+    status: Short
+    charge: StripeId | None = None
+    payment_intent: StripeId | None = None
+
+
+Short = Annotated[str, msgspec.Meta(max_length=64)]  # what our columns for Stripe's words hold
+StripeId = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+
+
+class _DisplayDetails(_Object):
+    expires_at: Annotated[int, msgspec.Meta(ge=0, le=2**40)] | None = None  # Unix seconds
+
+
+class _NextAction(_Object):
+    display_details: _DisplayDetails | None = None
 
 
 class _Refund(_Object):
-    id: str
-    status: str
+    """Checked before `outcome_of` reads the same object: what it keeps must fit our columns."""
+
+    id: StripeId
+    status: Short
+    reason: Short | None = None
+    failure_reason: Short | None = None
+    next_action: _NextAction | None = None
     metadata: dict[str, str] = {}
 
 
+Amount = Annotated[int, msgspec.Meta(ge=0, le=MAX_AMOUNT)]
+
+
 class _PaymentIntent(_Object):
-    id: str
-    amount_received: int
-    latest_charge: str | None = None
+    id: StripeId
+    amount_received: Amount
+    latest_charge: StripeId | None = None
 
 
 class _Charge(_Object):
-    id: str
-    amount_captured: int
-    payment_intent: str | None = None
+    id: StripeId
+    amount_captured: Amount
+    payment_intent: StripeId | None = None
 
 
 def verified_event(body: bytes, signature: str | None, secret: str) -> ProcessorEvent:
@@ -62,9 +84,10 @@ def verified_event(body: bytes, signature: str | None, secret: str) -> Processor
     except (stripe.SignatureVerificationError, UnicodeDecodeError):
         raise BadRequest("Bad Request: The Stripe-Signature header does not match the body") from None
     try:
-        event = msgspec.json.decode(body, type=_Event)
+        # Strict JSON first: a NUL character or a duplicate key is refused, signed or not.
+        event = msgspec.convert(strict_json.decode(body), _Event)
         return ProcessorEvent(event.id, event.type, StripeProcessor.name, _subject(event))
-    except (msgspec.ValidationError, msgspec.DecodeError, KeyError):
+    except (msgspec.ValidationError, KeyError, TypeError, AppError):
         raise BadRequest("Bad Request: The event is not a Stripe event this server understands") from None
 
 

@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import msgspec
+from msgspec import UNSET
 
 from orderdesk.domain import clock
 from orderdesk.domain.orders import OrderAction, OrderStatus, transition
-from orderdesk.errors import FieldProblem, OrderNotFound, ValidationFailed
+from orderdesk.errors import OrderNotFound
 from orderdesk.services import mail
 from orderdesk.services.changes import change_order
 from orderdesk.store.unit_of_work import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.orders import OrderDoc
+from orderdesk.wire.requests import UpdateOrder
 
 MAX_PAGE = 100
-UPDATABLE = {
-    "comment": "comment",
-    "shippingProvider": "shipping_provider",
-    "shippingTracking": "shipping_tracking",
-    "shippingTrackingURL": "shipping_tracking_url",
-}
-
-
 @dataclass(frozen=True, slots=True)
 class OrderPage:
     documents: list[bytes]
@@ -47,26 +40,9 @@ def get_order(db: Database, site_id: str, order_id: str) -> bytes:
     return document
 
 
-def parse_update(body: object) -> dict[str, str | None]:
-    """Validate a PATCH body: absent = unchanged, null = cleared, a string = set."""
-    if not isinstance(body, dict):
-        raise ValidationFailed.of("body", "must be a JSON object")
-    problems = [FieldProblem(key, "is not a field that can be updated") for key in body if key not in UPDATABLE]
-    for key, value in body.items():
-        if key in UPDATABLE and value is not None and not isinstance(value, str):
-            problems.append(FieldProblem(key, "must be a string or null"))
-    url = body.get("shippingTrackingURL")
-    if isinstance(url, str) and not is_web_url(url):
-        problems.append(FieldProblem("shippingTrackingURL", "must be an absolute http(s) URL"))
-    if problems:
-        raise ValidationFailed(problems)
-    return {UPDATABLE[key]: value for key, value in body.items()}
-
-
-def is_web_url(text: str) -> bool:
-    """An absolute http(s) URL."""
-    parts = urlsplit(text)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in text
+def parse_update(body: UpdateOrder) -> dict[str, str | None]:
+    """The PATCH's changes (the decoder checked them): absent = unchanged, null = cleared, a string = set."""
+    return {name: value for name, value in msgspec.structs.asdict(body).items() if value is not UNSET}
 
 
 def update_order(db: Database, site_id: str, order_id: str, changes: dict[str, str | None],

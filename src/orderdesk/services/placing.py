@@ -10,7 +10,8 @@ from msgspec import UNSET
 from sqlalchemy.exc import IntegrityError
 
 from orderdesk.domain import clock, ids
-from orderdesk.domain.money import percent_of
+from orderdesk.domain.addresses import is_email, is_web_url
+from orderdesk.domain.money import MAX_AMOUNT, percent_of
 from orderdesk.domain.orders import OrderStatus
 from orderdesk.domain.sites import Site
 from orderdesk.errors import FieldProblem, ValidationFailed
@@ -20,9 +21,11 @@ from orderdesk.store.unit_of_work import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import MoneyDoc, display
 from orderdesk.wire.orders import OrderDoc
+from orderdesk.wire.requests import MAX_ID
 
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)\Z")
 _ORDER_ID = re.compile(r"[0-9a-f]{3}-[0-9a-f]{3}(-[0-9a-f]{3})?\Z")
+MAX_COUNT = 1_000_000  # of one item in one order
 # Stripe's standard card pricing, which the reference spec's example orders follow:
 # netAmount = customerPaid - applicationFee - (2.9% + 30 minor units).
 PROCESSING_FEE_BPS, PROCESSING_FEE_FIXED = 290, 30
@@ -49,7 +52,11 @@ class _Checker:
         if not _INTEGER.match(money.value):
             self.fail(f"{field}.value", "must be a whole number of minor units, as a string")
             return 0
-        amount = int(money.value)
+        # Length first: int() of thousands of digits is refused by Python (and slow before that).
+        amount = int(money.value) if len(money.value) <= 20 else MAX_AMOUNT + 1
+        if abs(amount) > MAX_AMOUNT:
+            self.fail(f"{field}.value", f"must be at most {MAX_AMOUNT} minor units")
+            return 0
         if money.string is not UNSET and money.unit == self.currency and money.string != display(amount, self.currency):
             self.fail(f"{field}.string", f"must be {display(amount, self.currency)!r}")
         return amount
@@ -64,14 +71,17 @@ class _Checker:
         return MoneyDoc(self.currency, str(amount), display(amount, self.currency)), amount
 
 
-def complete_order(order: OrderDoc, site: Site, order_id: str) -> tuple[OrderDoc, int]:
+def complete_order(order: OrderDoc, site: Site, order_id: str | None) -> tuple[OrderDoc, int]:
     """The order with every computed field filled in, and the amount captured for it."""
     check = _Checker(site.currency)
     items, subtotal, count = [], 0, 0
     for index, item in enumerate(order.purchased_items):
         field = f"purchasedItems[{index}]"
-        if item.count < 1:
-            check.fail(f"{field}.count", "must be at least 1")
+        if not 1 <= item.count <= MAX_COUNT:
+            check.fail(f"{field}.count", "must be at least 1" if item.count < 1 else f"must be at most {MAX_COUNT}")
+            continue
+        if len(item.variant_id) > MAX_ID:
+            check.fail(f"{field}.variantId", f"must have at most {MAX_ID} characters")
         price_doc, price = check.money(item.variant_price, f"{field}.variantPrice")
         if price < 0:
             check.fail(f"{field}.variantPrice.value", "must not be negative")
@@ -91,6 +101,13 @@ def complete_order(order: OrderDoc, site: Site, order_id: str) -> tuple[OrderDoc
     total = subtotal + extras_sum
     if total < 0:
         check.fail("totals.total", "must not be negative")
+    elif total > MAX_AMOUNT:
+        check.fail("totals.total", f"must be at most {MAX_AMOUNT} minor units")
+    # Required: the spec types it `format: email`, so an order without one would fail every client's schema.
+    if not is_email(order.customer_info.email):
+        check.fail("customerInfo.email", "must be an email address")
+    if order.shipping_tracking_url is not None and not is_web_url(order.shipping_tracking_url):
+        check.fail("shippingTrackingURL", "must be an absolute http(s) URL")
     totals = wire.Totals(
         extras=extras,
         subtotal=check.computed(order.totals.subtotal, subtotal, "totals.subtotal"),
@@ -112,7 +129,7 @@ def complete_order(order: OrderDoc, site: Site, order_id: str) -> tuple[OrderDoc
         addresses, key=_address_key
     ):
         check.fail("allAddresses", "must hold the billing and the shipping address")
-    if order.order_id is not UNSET and order.order_id != order_id:
+    if order_id is None:
         check.fail("orderId", "is already used on this site or is not of the form xxx-xxx")
     status = OrderStatus(order.status)
     timestamps = _timestamps(check, order, status)
@@ -158,10 +175,14 @@ def _timestamps(check: _Checker, order: OrderDoc, status: OrderStatus) -> dict[s
             values[name] = None
             continue
         try:
-            values[name] = clock.to_wire(clock.from_wire(text))
-        except ValueError:
-            check.fail(_camel(name), "must be an ISO 8601 timestamp")
+            moment = clock.from_wire(text)
+        except (ValueError, OverflowError):
+            moment = None
+        if moment is None or not clock.EARLIEST <= moment <= clock.LATEST:
+            check.fail(_camel(name), f"must be an ISO 8601 timestamp from {clock.EARLIEST.year} to {clock.LATEST.year}")
             values[name] = None
+        else:
+            values[name] = clock.to_wire(moment)
     values["accepted_on"] = values["accepted_on"] or now
     needed = _STATUS_TIMESTAMP.get(status)
     if needed and values[needed] is None:
@@ -179,11 +200,12 @@ def payment_reference(order: OrderDoc) -> str | None:
     return order.stripe_details.payment_intent_id or order.stripe_details.charge_id
 
 
-def new_order_id(repository: OrderRepository, site_id: str, wanted: str | msgspec.UnsetType) -> str:
+def new_order_id(repository: OrderRepository, site_id: str, wanted: str | msgspec.UnsetType) -> str | None:
+    """The wanted id if it is free and well formed (None if not), or a fresh one."""
     if wanted is not UNSET:
         if _ORDER_ID.match(wanted) and not repository.exists(site_id, wanted):
             return wanted
-        return ""  # complete_order names the field
+        return None  # complete_order names the field
     count = repository.count(site_id)
     while True:
         candidate = ids.order_id(count)
@@ -194,9 +216,20 @@ def new_order_id(repository: OrderRepository, site_id: str, wanted: str | msgspe
 def place_order(db: Database, site: Site, order: OrderDoc, token_id: str | None) -> bytes:
     try:
         return _place_order(db, site, order, token_id)
-    except IntegrityError:
+    except (IntegrityError, db.engine.dialect.loaded_dbapi.IntegrityError) as error:
+        # The insert runs on the driver (store/prepared.py), which raises its own error, not SQLAlchemy's.
+        if not _is_order_id_taken(getattr(error, "orig", error)):
+            raise  # any other constraint broken is our bug: a 500, logged with its cause
         # Two placements raced for the same orderId: the unique constraint picked one.
         raise ValidationFailed.of("orderId", "is already used on this site") from None
+
+
+def _is_order_id_taken(error: Exception) -> bool:
+    """True when the driver's error is the unique (site, orderId) constraint refusing the row."""
+    diagnosis = getattr(error, "diag", None)
+    if diagnosis is not None:  # psycopg names the constraint
+        return diagnosis.constraint_name == "uq_orders_site_order"
+    return str(error) == "UNIQUE constraint failed: orders.site_id, orders.order_id"  # SQLite names its columns
 
 
 def _place_order(db: Database, site: Site, order: OrderDoc, token_id: str | None) -> bytes:

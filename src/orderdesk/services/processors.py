@@ -11,7 +11,7 @@ import structlog
 from orderdesk.domain import clock
 from orderdesk.errors import AppError, FieldProblem, SiteNotFound, ValidationFailed
 from orderdesk.services import disputes, refunding
-from orderdesk.services.orders import is_web_url
+from orderdesk.domain.addresses import is_web_url
 from orderdesk.services.ports import RefundOutcome
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.repositories.processor_events import ProcessorEventLog

@@ -114,7 +114,7 @@ def update_metadata(db: Database, site_id: str, refund_id: str, changes: dict[st
     """Merge `changes` into the refund's metadata; a null value removes its key."""
     with db.unit_of_work() as work:
         refunds = RefundRepository(work.connection)
-        refund = refunds.get(refund_id, site_id)
+        refund = refunds.lock(refund_id, site_id)  # concurrent merges each see the one before
         if refund is None:
             raise RefundNotFound()
         metadata = {**msgspec.json.decode(refund.metadata), **changes}

@@ -41,6 +41,8 @@ def create_webhook(db: Database, site_id: str, trigger_type: object, url: object
     if not isinstance(url, str) or len(url) > 2048:
         raise ValidationFailed.of("url", "must be an absolute http(s) URL")
     try:
+        # What the URL itself says; names are resolved and checked at every delivery, never here, where
+        # a client's DNS server would set how long the request takes (webhooks/addresses.py).
         check_url(url, allow_private)
     except TargetRefused as refused:
         raise ValidationFailed.of("url", str(refused)) from None

@@ -20,17 +20,23 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, pool_size: int = 8, checkpoint_on_commit: bool = True) -> Engine:
-    """A pool that keeps `pool_size` connections open. Overflow connections (as many again) are opened
-    and closed per use, which is costly (a new SQLite connection runs its PRAGMAs and starts with a cold
-    page cache), so the pool is sized for the usual load: on SQLite most database work runs on the event
-    loop, one unit at a time; the overflow is for bursts of threads (refunds waiting on a processor).
+    """A pool that keeps `pool_size` connections open.
+
+    PostgreSQL: never more. Its `max_connections` (100 by default) is shared by every process of every
+    server, so each holds a fixed number and a burst of threads waits its turn for one (up to 30 s)
+    rather than opening more; past the server's limit every request would fail.
+
+    SQLite (a file, no server to share): overflow connections, as many again, are opened and closed per
+    use, which is costly (a new SQLite connection runs its PRAGMAs and starts with a cold page cache), so
+    the pool is sized for the usual load: most database work runs on the event loop, one unit at a time;
+    the overflow is for bursts of threads (refunds waiting on a processor).
 
     `checkpoint_on_commit=False` (SQLite): a commit never copies the write-ahead log into the database
     file (which waits for the disk); the caller runs `checkpoint` in the background instead.
     """
     url = normalize_url(url)
     if not is_sqlite(url):
-        return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_timeout=30, pool_pre_ping=True)
+        return sa.create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True)
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},

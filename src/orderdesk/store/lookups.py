@@ -4,18 +4,20 @@ Every API request authenticates and most read an order, so these run thousands o
 SQLAlchemy's statement building, caching and result wrapping cost ten times the query itself. The SQL
 here reads the same tables as the repositories and nothing writes through it.
 
-Each thread keeps one connection of its own in autocommit mode, outside the engine's pool: a single
-SELECT is its own consistent snapshot, and a lookup costs one round trip (a pooled connection would add
-a ping on checkout and a rollback on return). On SQLite the connection's statement cache keeps the
-queries prepared. A PostgreSQL connection that broke (a restart) fails its lookup and is replaced by the
-next one.
+The lookups keep a few connections of their own in autocommit mode, outside the engine's pool but
+counted in the same budget (`Database.connect`): a single SELECT is its own consistent snapshot, and a
+lookup costs one round trip (a pooled connection would add a ping on checkout and a rollback on return).
+Each lookup borrows one for its statements and gives it back, so however many threads there are, a
+process never holds more than `size` of them. The most recently returned is lent first: on SQLite its
+statement cache keeps the queries prepared and its page cache is warm. A PostgreSQL connection that
+broke (a restart) fails its lookup and is replaced by the next one.
 """
 
 from __future__ import annotations
 
 import functools
 import sqlite3
-import threading
+import queue
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -38,6 +40,12 @@ _COUNT_OF_STATUS = "SELECT COALESCE(SUM(count), 0) FROM order_counts WHERE site_
 
 # Per connection: the lookups touch few pages, and the operating system caches the file anyway.
 _SQLITE_CACHE_KIB = 2048
+# As long as a thread waits for the engine's pool: every connection busy that long means something is stuck.
+BORROW_TIMEOUT_SECONDS = 30.0
+
+
+class LookupsBusy(TimeoutError):
+    """Every lookup connection stayed lent for BORROW_TIMEOUT_SECONDS."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -47,14 +55,18 @@ def _scopes(stored: str) -> frozenset[Scope]:
 
 
 class Lookups:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, size: int) -> None:
         self.engine = engine
         database = engine.url.database
         self._sqlite_path = database if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:") \
             else None
         self._placeholder = "?" if engine.dialect.name == "sqlite" else "%s"
-        self._local = threading.local()
-        self._disconnected = engine.dialect.loaded_dbapi.OperationalError
+        # One slot per connection that may be lent: a connection, or None until one is opened. A SimpleQueue
+        # waits in C: under contention a semaphore's Python-level condition cost a third more per lookup.
+        self._slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for _ in range(size):
+            self._slots.put(None)
+        self._closed = False
 
     def token(self, token_hash: str) -> tuple[Token, Site, str] | None:
         """A live (unrevoked) token, its site and its stored hash."""
@@ -93,51 +105,73 @@ class Lookups:
         return documents, total
 
     def close(self) -> None:
-        """Closes this thread's connection (the others close when their threads end)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._local.connection = None
+        """Closes the idle connections, and each lent one when it comes back (a late lookup opens its own)."""
+        self._closed = True
+        drained = []
+        while True:
+            try:
+                drained.append(self._slots.get_nowait())
+            except queue.Empty:
+                break
+        for connection in drained:
+            if connection is not None:
+                connection.close()
+            self._slots.put(None)
 
     def _one(self, sql: str, parameters: tuple) -> Any:
-        if self._sqlite_path is not None:  # the common case, without the context manager's cost
-            return self._sqlite_connection().execute(sql, parameters).fetchone()
-        with self._cursor() as cursor:
-            cursor.execute(self._sql(sql), parameters)
-            return cursor.fetchone()
+        connection = self._borrow()
+        try:
+            if self._sqlite_path is not None:  # the common case, without a cursor's context manager
+                return connection.execute(sql, parameters).fetchone()
+            with connection.cursor() as cursor:
+                cursor.execute(self._sql(sql), parameters)
+                return cursor.fetchone()
+        finally:
+            self._give_back(connection)
 
     def _sql(self, sql: str) -> str:
         return sql if self._placeholder == "?" else sql.replace("?", "%s")
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
-        if self._sqlite_path is not None:
-            yield self._sqlite_connection().cursor()
-            return
-        connection = self._postgres_connection()
+        connection = self._borrow()
         try:
-            with connection.cursor() as cursor:
-                yield cursor
-        except self._disconnected:
-            if connection.closed:
-                self._local.connection = None  # broken (the server restarted): the next lookup reconnects
+            if self._sqlite_path is not None:
+                yield connection.cursor()
+            else:
+                with connection.cursor() as cursor:
+                    yield cursor
+        finally:
+            self._give_back(connection)
+
+    def _borrow(self) -> Any:
+        try:
+            connection = self._slots.get(timeout=BORROW_TIMEOUT_SECONDS)
+        except queue.Empty:
+            raise LookupsBusy(f"no lookup connection came free in {BORROW_TIMEOUT_SECONDS:.0f} s") from None
+        if connection is not None:
+            return connection
+        try:
+            return self._connect()
+        except BaseException:
+            self._slots.put(None)
             raise
 
-    def _postgres_connection(self) -> Any:
-        connection = getattr(self._local, "connection", None)
-        if connection is None or connection.closed:
-            arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
-            connection = self.engine.dialect.loaded_dbapi.connect(*arguments, **options)
-            connection.autocommit = True
-            self._local.connection = connection
-        return connection
+    def _give_back(self, connection: Any) -> None:
+        # A broken PostgreSQL connection (the server restarted) is dropped: the next borrower opens a new one.
+        if self._closed or getattr(connection, "closed", False):
+            connection.close()
+            connection = None
+        self._slots.put(connection)
 
-    def _sqlite_connection(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
+    def _connect(self) -> Any:
+        if self._sqlite_path is not None:
             connection = sqlite3.connect(self._sqlite_path, isolation_level=None, check_same_thread=False,
                                          timeout=30, cached_statements=32)
             connection.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
             connection.execute("PRAGMA busy_timeout=30000")
-            self._local.connection = connection
+            return connection
+        arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
+        connection = self.engine.dialect.loaded_dbapi.connect(*arguments, **options)
+        connection.autocommit = True
         return connection

@@ -3,121 +3,169 @@
 Only HTTP 200 counts; redirects, timeouts and other codes are failures, retried `webhook_retries`
 more times `webhook_retry_interval` apart; a delivery that fails every attempt deactivates its
 webhook. Claims are leases, so a worker that dies mid-delivery leaves its deliveries to be sent
-again (at least once), and two workers never send the same attempt.
+again (at least once), and two workers never send the same attempt: an attempt ends by its deadline
+(`webhook_timeout`), and the lease outlasts the deadline by `LEASE_MARGIN`.
+
+Attempts run side by side on one event loop, at most `webhook_concurrency` at once, each the head of
+a different webhook's queue (so every webhook's events still go in order); one slow receiver holds
+only its own webhook. A slot whose delivery succeeded goes on with that webhook's next due one,
+claimed in the transaction that records the last (`CHAIN` in a row at most). Emails go out on a loop
+of their own (`mailer`), never behind a receiver.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
-import httpx
+import httpcore
 import structlog
 
 from orderdesk.config import Settings
 from orderdesk.domain import clock
 from orderdesk.store.repositories.webhooks import Claimed, WebhookRepository
 from orderdesk.store.unit_of_work import Database
-from orderdesk.webhooks import mailer
-from orderdesk.webhooks.addresses import TargetRefused, check_url
-from orderdesk.webhooks.signing import signed_headers
+from orderdesk.webhooks import mailer, sending
+from orderdesk.webhooks.loops import Loops, WorkLoop
+from orderdesk.webhooks.sending import Attempt
 
 log = structlog.get_logger("orderdesk.webhooks")
-BATCH = 16  # deliveries claimed at once: each the head of a different webhook's queue
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    status_code: int | None
-    duration_ms: int
-    error: str | None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code == 200
+T = TypeVar("T")
+# Seconds a lease outlasts the attempt's deadline: room to record the outcome, which may wait for
+# SQLite's write lock or a pooled connection (each up to 30 s, see store/engine.py).
+LEASE_MARGIN = 60.0
+STOP_GRACE = 2.0  # seconds a stopping worker lets its attempts finish; the rest are given back, to be sent again
+IDLE = 0.2  # seconds between looks for due deliveries when there were none
+# Deliveries of one webhook a slot sends in a row before it goes back to the queue, oldest head first,
+# so that a webhook with a long backlog does not keep its slot from the others.
+CHAIN = 10
 
 
 class Deliverer:
+    """Claims, attempts and records deliveries; its database work runs in a thread of its own."""
+
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db, self.settings = db, settings
-        self.client = httpx.Client(timeout=settings.webhook_timeout, follow_redirects=False)
-        self.lease_ms = int((settings.webhook_timeout * 2 + 10) * 1000)
-        self.pool = ThreadPoolExecutor(BATCH, thread_name_prefix="orderdesk-delivery")
+        self.concurrency = max(1, settings.webhook_concurrency)
+        self.lease_ms = int((settings.webhook_timeout + LEASE_MARGIN) * 1000)
+        # One thread: this worker holds at most one database connection, and its event loop never
+        # waits on the database (SQLite's write lock may be held by another process).
+        self._database = ThreadPoolExecutor(1, thread_name_prefix="orderdesk-delivery-db")
+        # getaddrinfo cannot be cancelled: a lookup that outlives its attempt finishes here on its own.
+        self._resolver = ThreadPoolExecutor(self.concurrency, thread_name_prefix="orderdesk-resolve")
 
     def deliver_due(self) -> int:
-        """Send what is due now; how many deliveries were attempted."""
-        now = clock.to_millis(clock.now())
-        with self.db.reading() as connection:
-            if not WebhookRepository(connection).anything_due(now):
-                return 0
-        with self.db.unit_of_work() as work:
-            claimed = WebhookRepository(work.connection).claim(now, self.lease_ms, BATCH)
-            work.commit()
-        # Each claimed delivery belongs to a different webhook, so sending them side by side keeps
-        # every webhook's order, and one slow receiver does not hold up the others.
-        list(self.pool.map(self._deliver, claimed))
+        """One pass: attempt what is due now, side by side, and wait for every outcome; how many there were."""
+        return asyncio.run(self._deliver_due())
+
+    async def _deliver_due(self) -> int:
+        async with sending.new_pool(self.concurrency) as pool:
+            claimed = await self.claim(self.concurrency)
+            await asyncio.gather(*(self.deliver(pool, one, chain=1) for one in claimed))
         return len(claimed)
 
-    def _deliver(self, claimed: Claimed) -> None:
-        attempt = self.send(claimed)
-        self.record(claimed, attempt)
+    async def claim(self, limit: int) -> list[Claimed]:
+        return await self._on_database(self._claim, limit)
 
-    def send(self, claimed: Claimed) -> Attempt:
-        started = time.perf_counter()
+    async def deliver(self, pool: httpcore.AsyncConnectionPool, claimed: Claimed, chain: int = CHAIN) -> None:
+        """Attempt the delivery and record it, then the webhook's next ones while they are due, `chain`
+        in all at most; never raises, and a cancelled one gives its delivery back."""
+        current: Claimed | None = claimed
         try:
-            check_url(claimed.url, self.settings.webhook_allow_private)  # DNS may have changed since
-            timestamp = clock.to_millis(clock.now())
-            headers = signed_headers(claimed.secret_key, timestamp, claimed.body, claimed.event_id)
-            response = self.client.post(claimed.url, content=claimed.body, headers=headers)
-            error = None if response.status_code == 200 else f"HTTP {response.status_code}"
-            return Attempt(response.status_code, _since(started), error)
-        except TargetRefused as refused:
-            return Attempt(None, _since(started), f"refused: {refused}"[:255])
-        except httpx.TimeoutException:
-            return Attempt(None, _since(started), f"timed out after {self.settings.webhook_timeout:g} s")
-        except (httpx.HTTPError, httpx.InvalidURL) as failure:
-            return Attempt(None, _since(started), f"{type(failure).__name__}: {failure}"[:255])
+            for turn in range(1, chain + 1):
+                current = await self._deliver_one(pool, current, go_on=turn < chain)
+                if current is None:
+                    return
+        except asyncio.CancelledError:
+            if current is not None:
+                await self.release(current)  # a no-op for an outcome already recorded
+            raise
+        except Exception:  # noqa: BLE001 - one delivery's failure must not end the loop; its lease runs out
+            failed = current or claimed
+            log.exception("webhook delivery failed", webhook_id=failed.webhook_id, event_id=failed.event_id)
 
-    def record(self, claimed: Claimed, attempt: Attempt) -> None:
+    async def _deliver_one(self, pool: httpcore.AsyncConnectionPool, claimed: Claimed,
+                           go_on: bool) -> Claimed | None:
+        # Begun only while the lease outlasts the deadline by half its margin or more (it was claimed a
+        # moment ago), so the outcome is recorded before anyone else may claim the delivery.
+        left = (claimed.claimed_until - clock.to_millis(clock.now())) / 1000 - self.settings.webhook_timeout
+        if left < LEASE_MARGIN / 2:
+            await self.release(claimed)
+            return None
+        attempt = await sending.attempt(pool, claimed, self.settings.webhook_timeout,
+                                        self.settings.webhook_allow_private, self._resolver)
+        return await self._on_database(self.record, claimed, attempt, go_on)
+
+    async def release(self, claimed: Claimed) -> None:
+        """Give the delivery back unattempted, due at once for any worker."""
+        await self._on_database(self._release, claimed)
+
+    def record(self, claimed: Claimed, attempt: Attempt, go_on: bool = False) -> Claimed | None:
+        """Record the attempt and settle the delivery; with `go_on`, the webhook's next delivery if one is
+        due, claimed in the same transaction (one write per delivery while a webhook has a backlog)."""
         at = clock.to_millis(clock.now())
+        following = None
         with self.db.unit_of_work() as work:
             repository = WebhookRepository(work.connection)
             repository.record_attempt(claimed, attempt.status_code, attempt.duration_ms, attempt.error, at)
             if attempt.succeeded:
-                repository.delivered(claimed, at)
+                settled = repository.delivered(claimed, at)
+                if settled and go_on:
+                    following = next(iter(repository.claim(at, self.lease_ms, 1, claimed.webhook_id)), None)
             elif claimed.attempts + 1 > self.settings.webhook_retries:
-                if repository.given_up(claimed, at):
+                settled = repository.given_up(claimed, at)
+                if settled:
                     repository.set_deactivated(claimed.webhook_id, at)
-                log.warning("webhook deactivated: its delivery failed every attempt", webhook_id=claimed.webhook_id,
-                            event_id=claimed.event_id, error=attempt.error)
+                    log.warning("webhook deactivated: its delivery failed every attempt",
+                                webhook_id=claimed.webhook_id, event_id=claimed.event_id, error=attempt.error)
             else:
-                repository.retry_later(claimed, at + int(self.settings.webhook_retry_interval * 1000))
+                settled = repository.retry_later(claimed, at + int(self.settings.webhook_retry_interval * 1000))
             work.commit()
+        if not settled:
+            log.warning("webhook delivery outcome not applied: the delivery is no longer this worker's "
+                        "(its lease ran out, or its webhook was removed)",
+                        webhook_id=claimed.webhook_id, event_id=claimed.event_id)
         log.info("webhook delivery", webhook_id=claimed.webhook_id, event_id=claimed.event_id,
                  attempt=claimed.attempts + 1, status=attempt.status_code, error=attempt.error,
                  duration_ms=attempt.duration_ms)
+        return following
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
-        self.client.close()
+        self._database.shutdown(wait=True)
+        self._resolver.shutdown(wait=False, cancel_futures=True)  # a hung lookup must not hold the shutdown
+
+    def _claim(self, limit: int) -> list[Claimed]:
+        now = clock.to_millis(clock.now())
+        with self.db.reading() as connection:
+            if not WebhookRepository(connection).anything_due(now):  # an idle worker takes no write lock
+                return []
+        with self.db.unit_of_work() as work:
+            claimed = WebhookRepository(work.connection).claim(now, self.lease_ms, limit)
+            work.commit()
+        return claimed
+
+    def _release(self, claimed: Claimed) -> None:
+        with self.db.unit_of_work() as work:
+            WebhookRepository(work.connection).release(claimed)
+            work.commit()
+
+    async def _on_database(self, function: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._database, partial(function, *args))
 
 
-def _since(started: float) -> int:
-    return int((time.perf_counter() - started) * 1000)
+class DeliveryLoop:
+    """A thread with an event loop of its own that keeps up to `concurrency` attempts in flight, and
+    claims again as soon as one ends."""
 
-
-class WorkLoop:
-    """A daemon thread running `jobs` again and again; it rests `idle` seconds when none had work."""
-
-    def __init__(self, name: str, jobs: list[Callable[[], int]], idle: float,
-                 on_stop: list[Callable[[], None]] | None = None) -> None:
-        self.jobs, self.idle = jobs, idle
-        self.on_stop = on_stop or []
+    def __init__(self, deliverer: Deliverer) -> None:
+        self.deliverer = deliverer
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="orderdesk-deliveries",
+                                        daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -125,28 +173,42 @@ class WorkLoop:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=60)
-        for hook in self.on_stop:
-            hook()
+        self.deliverer.close()
 
     def wait(self) -> None:
-        """Block until stopped (for `orderdesk worker`)."""
         while self._thread.is_alive():
             self._thread.join(timeout=0.5)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            busy = False
-            for job in self.jobs:
+    async def _run(self) -> None:
+        in_flight: set[asyncio.Task[None]] = set()
+        async with sending.new_pool(self.deliverer.concurrency) as pool:
+            while not self._stop.is_set():
+                free = self.deliverer.concurrency - len(in_flight)
                 try:
-                    busy = bool(job()) or busy
-                except Exception:  # noqa: BLE001 - the loop must outlive a database or network hiccup
-                    log.exception("background job failed", job=getattr(job, "__qualname__", repr(job)))
-            if not busy:
-                self._stop.wait(self.idle)
+                    claimed = await self.deliverer.claim(free) if free else []
+                except Exception:  # noqa: BLE001 - the loop must outlive a database hiccup
+                    log.exception("claiming webhook deliveries failed")
+                    claimed = []
+                in_flight |= {asyncio.create_task(self.deliverer.deliver(pool, one)) for one in claimed}
+                if in_flight:
+                    _, in_flight = await asyncio.wait(in_flight, timeout=IDLE, return_when=asyncio.FIRST_COMPLETED)
+                else:
+                    await asyncio.sleep(IDLE)
+            await self._finish(in_flight)
+
+    async def _finish(self, in_flight: set[asyncio.Task[None]]) -> None:
+        """Let the attempts in flight end, STOP_GRACE seconds at most; the rest give their deliveries back."""
+        if not in_flight:
+            return
+        _, unfinished = await asyncio.wait(in_flight, timeout=STOP_GRACE)
+        for task in unfinished:
+            task.cancel()
+        for outcome in await asyncio.gather(*unfinished, return_exceptions=True):
+            if isinstance(outcome, Exception):  # giving back failed: the lease runs out instead
+                log.error("releasing a webhook delivery failed", error=repr(outcome))
 
 
-def delivery_loop(db: Database, settings: Settings) -> WorkLoop:
-    """The worker that `serve` runs by default, and `orderdesk worker` runs alone."""
-    deliverer = Deliverer(db, settings)
-    jobs = [deliverer.deliver_due, lambda: mailer.send_due(db, settings)]
-    return WorkLoop("orderdesk-deliveries", jobs, idle=0.2, on_stop=[deliverer.close])
+def delivery_loop(db: Database, settings: Settings) -> Loops:
+    """What `serve` runs by default, and `orderdesk worker` runs alone: webhooks and emails, each on its own."""
+    emails = WorkLoop("orderdesk-emails", [partial(mailer.send_due, db, settings)], idle=IDLE)
+    return Loops([DeliveryLoop(Deliverer(db, settings)), emails])

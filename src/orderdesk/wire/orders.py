@@ -7,10 +7,10 @@ are filled in before the document is stored; every field is present in every sto
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import UNSET, UnsetType, field
+from msgspec import UNSET, Meta, UnsetType, field
 
 from orderdesk.wire.money import MoneyDoc
 
@@ -44,6 +44,10 @@ class CustomerInfo(Base):
     email: str = ""
 
 
+# A dimension or weight: finite (msgspec would read 1e999999 as infinity, which JSON writes as null).
+Measure = Annotated[float, Meta(ge=-1e15, le=1e15)]
+
+
 class PurchasedItem(Base):
     count: int
     variant_price: MoneyDoc
@@ -56,26 +60,30 @@ class PurchasedItem(Base):
     variant_slug: str = ""
     variant_sku: str = field(default="", name="variantSKU")
     variant_image: dict[str, Any] = field(default_factory=dict)
-    weight: float | None = None
-    width: float | None = None
-    height: float | None = None
-    length: float | None = None
+    weight: Measure | None = None
+    width: Measure | None = None
+    height: Measure | None = None
+    length: Measure | None = None
+
+
+# What the orders table keeps of a payment's id, to find the order by a processor's events.
+PaymentId = Annotated[str, Meta(max_length=64)]
 
 
 class StripeDetails(Base):
     subscription_id: str | None = None
     payment_method: str | None = None
-    payment_intent_id: str | None = None
+    payment_intent_id: PaymentId | None = None
     customer_id: str | None = None
-    charge_id: str | None = None
+    charge_id: PaymentId | None = None
     dispute_id: str | None = None
     refund_id: str | None = None
     refund_reason: str | None = None
 
 
 class CardExpiry(Base):
-    year: int
-    month: int
+    year: Annotated[int, Meta(ge=1, le=9999)]
+    month: Annotated[int, Meta(ge=1, le=12)]
 
 
 class StripeCard(Base, omit_defaults=True):
@@ -153,7 +161,9 @@ class OrderDoc(Base):
     download_files: list[DownloadFile] = field(default_factory=list)
 
 
-_encoder = msgspec.json.Encoder()
+# decimal_format: a client's free-form numbers (customData, variantImage) are decoded exactly, as Decimal,
+# and must be written back as the numbers they were, not as strings.
+_encoder = msgspec.json.Encoder(decimal_format="number")
 _decoder = msgspec.json.Decoder(OrderDoc)
 
 

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import re
 from decimal import Context, Decimal
-from typing import Any
 
 import msgspec
+from msgspec import UNSET
 
 from orderdesk.domain import clock
 from orderdesk.domain.refunds import ItemAsk, RefundAsk, RefundType
 from orderdesk.errors import FieldProblem, ValidationFailed
 from orderdesk.store.repositories.refunds import RefundRow
+from orderdesk.wire import requests
 from orderdesk.wire.money import currency_digits, is_known_currency, major_units
+from orderdesk.wire.requests import MAX_METADATA_KEY, MAX_METADATA_KEYS, MAX_METADATA_VALUE
 
-CREATE_FIELDS = {"orderId", "currency", "amount", "percent", "items", "type", "reason", "metadata"}
-ITEM_FIELDS = {"skuId", "itemId", "quantity", "amount", "percent"}
-MAX_REASON = 64
-MAX_METADATA_KEYS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 50, 40, 500
 _SAFE_ID = re.compile(r"[\x21-\x7e]{1,255}\Z")
 
 
@@ -58,14 +56,6 @@ def timestamp(millis: int | None) -> str | None:
     return None if millis is None else clock.to_wire(clock.from_millis(millis))
 
 
-_decoder = msgspec.json.Decoder(float_hook=Decimal)
-
-
-def decode_exact(body: bytes) -> Any:
-    """JSON with every non-integer number as an exact Decimal."""
-    return _decoder.decode(body)
-
-
 class NewRefund(msgspec.Struct, frozen=True):
     order_id: str
     currency: str
@@ -74,35 +64,26 @@ class NewRefund(msgspec.Struct, frozen=True):
     metadata: dict[str, str]
 
 
-def parse_new_refund(values: dict[str, Any]) -> NewRefund:
-    """Validate a create body; one 400 names every problem."""
-    problems = [FieldProblem(key, "is not a known field") for key in values if key not in CREATE_FIELDS]
-    order_id = values.get("orderId")
-    if not isinstance(order_id, str) or not order_id:
-        problems.append(FieldProblem("orderId", "is required (the order's orderId)"))
-    currency = values.get("currency")
-    if not isinstance(currency, str) or not is_known_currency(currency):
+def parse_new_refund(body: requests.NewRefund) -> NewRefund:
+    """The rules across fields of a create body (the decoder checked each field); one 400 names every problem."""
+    problems = []
+    currency: str | None = body.currency
+    if not is_known_currency(body.currency):
         problems.append(FieldProblem("currency", "is required: the order's ISO 4217 currency code"))
         currency = None
-    kind = values.get("type", RefundType.PRODUCT.value)
-    if kind not in {t.value for t in RefundType}:
-        problems.append(FieldProblem("type", "must be one of product, shipping, tax"))
-        kind = RefundType.PRODUCT.value
-    given = [key for key in ("amount", "percent", "items") if values.get(key) is not None]
+    kind = RefundType(body.type)
+    given = [key for key in ("amount", "percent", "items") if getattr(body, key) is not None]
     if len(given) != 1:
         problems.append(FieldProblem("amount", "give exactly one of amount, percent or items"))
     if "items" in given and kind != RefundType.PRODUCT:
         problems.append(FieldProblem("type", "items refunds are product refunds; leave type out"))
-    amount = _amount(values, "amount", currency, problems) if "amount" in given else None
-    basis_points = _percent(values, "percent", problems) if "percent" in given else None
-    items = _items(values.get("items"), currency, problems) if "items" in given else ()
-    reason = values.get("reason")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
-        problems.append(FieldProblem("reason", f"must be a string of at most {MAX_REASON} characters"))
-    metadata = parse_metadata(values.get("metadata", {}), problems, allow_null=False)
+    amount = _amount(body.amount, currency, problems, "amount") if "amount" in given else None
+    basis_points = _percent(body.percent, problems, "percent") if "percent" in given else None
+    items = _items(body.items, currency, problems) if "items" in given else ()
+    metadata = parse_metadata(body.metadata, problems)
     if problems:
         raise ValidationFailed(problems)
-    return NewRefund(order_id, currency, RefundAsk(RefundType(kind), amount, basis_points, items), reason,
+    return NewRefund(body.order_id, body.currency, RefundAsk(kind, amount, basis_points, items), body.reason,
                      metadata)
 
 
@@ -117,10 +98,8 @@ def _number(raw: object, field: str, problems: list[FieldProblem], not_number: s
     return value
 
 
-def _amount(values: dict, key: str, currency: str | None, problems: list[FieldProblem],
-            field: str | None = None) -> int | None:
-    field = field or key
-    value = _number(values.get(key), field, problems, "must be a number in major units, e.g. 27.01", "is out of range")
+def _amount(raw: object, currency: str | None, problems: list[FieldProblem], field: str) -> int | None:
+    value = _number(raw, field, problems, "must be a number in major units, e.g. 27.01", "is out of range")
     if value is None or currency is None:
         return None
     digits = currency_digits(currency)
@@ -147,9 +126,8 @@ def _bounded(raw: int | Decimal) -> Decimal | None:
     return value
 
 
-def _percent(values: dict, key: str, problems: list[FieldProblem], field: str | None = None) -> int | None:
-    field = field or key
-    value = _number(values.get(key), field, problems, "must be a number from 0.01 to 100", _PERCENT_RANGE)
+def _percent(raw: object, problems: list[FieldProblem], field: str) -> int | None:
+    value = _number(raw, field, problems, "must be a number from 0.01 to 100", _PERCENT_RANGE)
     if value is None:
         return None
     basis_points = value.scaleb(2, _EXACT)
@@ -159,47 +137,30 @@ def _percent(values: dict, key: str, problems: list[FieldProblem], field: str | 
     return int(basis_points)
 
 
-def _items(raw: Any, currency: str | None, problems: list[FieldProblem]) -> tuple[ItemAsk, ...]:
-    if not isinstance(raw, list) or not raw or len(raw) > 100:
-        problems.append(FieldProblem("items", "must be a list of 1 to 100 items"))
-        return ()
+def _items(raw: list[requests.RefundItem], currency: str | None, problems: list[FieldProblem]) -> tuple[ItemAsk, ...]:
     asks = []
     for index, item in enumerate(raw):
         field = f"items[{index}]"
-        if not isinstance(item, dict):
-            problems.append(FieldProblem(field, "must be an object"))
-            continue
-        problems.extend(FieldProblem(f"{field}.{key}", "is not a known field") for key in item if key not in ITEM_FIELDS)
-        sku = item.get("skuId", item.get("itemId"))
-        if not isinstance(sku, str) or not sku:
+        sku = item.sku_id if item.sku_id is not UNSET else item.item_id
+        if sku is UNSET:
             problems.append(FieldProblem(f"{field}.skuId", "is required: the purchased item's variantId"))
             continue
-        quantity = item.get("quantity")
-        if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1):
-            problems.append(FieldProblem(f"{field}.quantity", "must be a whole number of at least 1"))
-            quantity = None
-        if item.get("amount") is not None and item.get("percent") is not None:
+        if item.amount is not None and item.percent is not None:
             problems.append(FieldProblem(f"{field}.amount", "give amount or percent, not both"))
-        amount = _amount(item, "amount", currency, problems, f"{field}.amount") if item.get("amount") is not None else None
-        basis_points = (_percent(item, "percent", problems, f"{field}.percent")
-                        if item.get("percent") is not None else None)
-        asks.append(ItemAsk(sku, quantity, amount, basis_points))
+        amount = _amount(item.amount, currency, problems, f"{field}.amount") if item.amount is not None else None
+        basis_points = _percent(item.percent, problems, f"{field}.percent") if item.percent is not None else None
+        asks.append(ItemAsk(sku, item.quantity, amount, basis_points))
     return tuple(asks)
 
 
-def parse_metadata(raw: Any, problems: list[FieldProblem], allow_null: bool) -> dict[str, str | None]:
-    """Metadata: string keys and values, as Stripe limits them; null deletes a key on update."""
-    if not isinstance(raw, dict):
-        problems.append(FieldProblem("metadata", "must be an object of strings"))
-        return {}
+def parse_metadata(raw: dict[str, str | None], problems: list[FieldProblem]) -> dict[str, str | None]:
+    """Metadata as Stripe limits it (the decoder checked the types; null deletes a key on update)."""
     if len(raw) > MAX_METADATA_KEYS:
         problems.append(FieldProblem("metadata", f"must have at most {MAX_METADATA_KEYS} keys"))
     for key, value in raw.items():
         if not 1 <= len(key) <= MAX_METADATA_KEY:
             problems.append(FieldProblem(f"metadata.{key[:40]}", f"keys must be 1 to {MAX_METADATA_KEY} characters"))
-        if value is None and allow_null:
-            continue
-        if not isinstance(value, str) or len(value) > MAX_METADATA_VALUE:
+        if value is not None and len(value) > MAX_METADATA_VALUE:
             problems.append(FieldProblem(f"metadata.{key[:40]}", f"must be a string of at most {MAX_METADATA_VALUE} characters"))
     return raw
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import MediaType, Request, Response, get
+from litestar.params import FromPath
 
 from orderdesk.api.auth import authorize
 from orderdesk.api.bodies import Query
@@ -40,7 +41,7 @@ def _email_doc(email: EmailRow, mail_from: str) -> EmailDoc:
 
 
 @get("/v2/sites/{site_id:str}/mailbox")
-async def read_mailbox(request: Request, site_id: str) -> Response:
+async def read_mailbox(request: Request, site_id: FromPath[str]) -> Response:
     return await in_thread(_read_mailbox, request, site_id)
 
 

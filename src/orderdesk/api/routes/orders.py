@@ -6,14 +6,16 @@ handlers here answer what that skips (a trailing slash) and give the routes thei
 from __future__ import annotations
 
 from litestar import MediaType, Request, Response, get, patch, post
+from litestar.params import FromPath, RawBody
 
 from orderdesk.api.auth import authorize
 from orderdesk.api.threads import on_database, with_processor
-from orderdesk.api.bodies import Query, json_object, small_body, typed
+from orderdesk.api.bodies import Query, decode
 from orderdesk.api.routes.refunds import request_key
-from orderdesk.domain.orders import OrderStatus, RefundReason
+from orderdesk.domain.orders import OrderStatus
 from orderdesk.domain.sites import Scope
 from orderdesk.services import orders, placing, refunding
+from orderdesk.wire import requests
 from orderdesk.wire.orders import OrderDoc
 
 READ, WRITE = Scope.ECOMMERCE_READ, Scope.ECOMMERCE_WRITE
@@ -21,25 +23,12 @@ ORDERS = "/v2/sites/{site_id:str}/orders"
 ORDER = ORDERS + "/{order_id:str}"
 
 
-def _boolean(value: object) -> str | None:
-    return None if isinstance(value, bool) else "must be a boolean"
-
-
-_REFUND_REASONS = frozenset(reason.value for reason in RefundReason)
-
-
-def _refund_reason(value: object) -> str | None:
-    if value is None or value in _REFUND_REASONS:
-        return None
-    return "must be one of duplicate, fraudulent, requested"
-
-
 def _json(content: bytes, status: int = 200) -> Response:
     return Response(content=content, media_type=MediaType.JSON, status_code=status)
 
 
 @get(ORDERS)
-async def list_orders(request: Request, site_id: str) -> Response:
+async def list_orders(request: Request, site_id: FromPath[str]) -> Response:
     return await on_database(request.app.state.db, _list_orders, request, site_id)
 
 
@@ -54,7 +43,7 @@ def _list_orders(request: Request, site_id: str) -> Response:
 def page_query(query: Query) -> tuple[OrderStatus | None, int, int]:
     """A list's `status`, `offset` and `limit`; problems wait in `query` for its `done()`."""
     return query.choice("status", OrderStatus), query.integer("offset", 0, minimum=0), \
-        query.integer("limit", 100, minimum=1)
+        query.integer("limit", orders.MAX_PAGE, minimum=1, maximum=orders.MAX_PAGE)
 
 
 def page_body(page: orders.OrderPage) -> bytes:
@@ -63,7 +52,7 @@ def page_body(page: orders.OrderPage) -> bytes:
 
 
 @get(ORDER)
-async def get_order(request: Request, site_id: str, order_id: str) -> Response:
+async def get_order(request: Request, site_id: FromPath[str], order_id: FromPath[str]) -> Response:
     return await on_database(request.app.state.db, _get_order, request, site_id, order_id)
 
 
@@ -73,49 +62,48 @@ def _get_order(request: Request, site_id: str, order_id: str) -> Response:
 
 
 @patch(ORDER)
-async def update_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+async def update_order(request: Request, site_id: FromPath[str], order_id: FromPath[str], body: RawBody) -> Response:
     return await on_database(request.app.state.db, _update_order, request, site_id, order_id, body)
 
 
 def _update_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    changes = orders.parse_update(json_object(request, body))
+    changes = orders.parse_update(decode(request, body, requests.UpdateOrder))
     return _json(orders.update_order(request.app.state.db, site_id, order_id, changes, caller.token.id))
 
 
 @post(ORDER + "/fulfill")
-async def fulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+async def fulfill_order(request: Request, site_id: FromPath[str], order_id: FromPath[str], body: RawBody) -> Response:
     return await on_database(request.app.state.db, _fulfill_order, request, site_id, order_id, body)
 
 
 def _fulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    fields = small_body(request, body, {"sendOrderFulfilledEmail": _boolean})
-    send_email = fields.get("sendOrderFulfilledEmail", False)
+    send_email = decode(request, body, requests.FulfillOrder).send_order_fulfilled_email
     document, _ = orders.fulfill_order(request.app.state.db, site_id, order_id, caller.token.id, send_email)
     return _json(document)
 
 
 @post(ORDER + "/unfulfill")
-async def unfulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+async def unfulfill_order(request: Request, site_id: FromPath[str], order_id: FromPath[str], body: RawBody) -> Response:
     return await on_database(request.app.state.db, _unfulfill_order, request, site_id, order_id, body)
 
 
 def _unfulfill_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    small_body(request, body, {})
+    decode(request, body, requests.NoFields)
     return _json(orders.unfulfill_order(request.app.state.db, site_id, order_id, caller.token.id))
 
 
 @post(ORDER + "/refund")
-async def refund_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
+async def refund_order(request: Request, site_id: FromPath[str], order_id: FromPath[str], body: RawBody) -> Response:
     state = request.app.state
     return await with_processor(state.db, state.processors, site_id, _refund_order, request, site_id, order_id, body)
 
 
 def _refund_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    reason = small_body(request, body, {"reason": _refund_reason}).get("reason")
+    reason = decode(request, body, requests.RefundOrder).reason
     state = request.app.state
     processor = state.processors.for_site(site_id)
     return _json(refunding.refund_order(state.db, processor, site_id, order_id, reason, caller.token.id,
@@ -123,13 +111,13 @@ def _refund_order(request: Request, site_id: str, order_id: str, body: bytes) ->
 
 
 @post(ORDERS)
-async def place_order(request: Request, site_id: str, body: bytes) -> Response:
+async def place_order(request: Request, site_id: FromPath[str], body: RawBody) -> Response:
     return await on_database(request.app.state.db, _place_order, request, site_id, body)
 
 
 def _place_order(request: Request, site_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    order = typed(request, body, OrderDoc)
+    order = decode(request, body, OrderDoc)
     return _json(placing.place_order(request.app.state.db, caller.site, order, caller.token.id), status=201)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import MediaType, Request, Response, post
+from litestar.params import FromPath, RawBody
 
 from orderdesk.api.threads import in_thread
 from orderdesk.payments import stripe_events
@@ -12,7 +13,7 @@ RECEIVED = b'{"received":true}'
 
 
 @post("/v2/processors/stripe/{site_id:str}/events")
-async def stripe_event(request: Request, site_id: str, body: bytes) -> Response:
+async def stripe_event(request: Request, site_id: FromPath[str], body: RawBody) -> Response:
     return await in_thread(_stripe_event, request, site_id, body)
 
 

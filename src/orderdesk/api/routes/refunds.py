@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import msgspec
 from litestar import MediaType, Request, Response, get, post
+from litestar.params import FromPath, RawBody
 
 from orderdesk.api.auth import authorize
-from orderdesk.api.bodies import Query, json_object
+from orderdesk.api.bodies import Query, decode
 from orderdesk.api.threads import on_database, with_processor
 from orderdesk.domain import clock
 from orderdesk.domain.sites import Scope
@@ -14,7 +15,8 @@ from orderdesk.errors import FieldProblem, RefundNotFound, ValidationFailed
 from orderdesk.services import refunds
 from orderdesk.services.ports import RefundState
 from orderdesk.store.repositories.refunds import RefundFilter
-from orderdesk.wire.refunds import decode_exact, is_refund_id, parse_metadata, parse_new_refund
+from orderdesk.wire import requests
+from orderdesk.wire.refunds import is_refund_id, parse_metadata, parse_new_refund
 
 READ, WRITE = Scope.ECOMMERCE_READ, Scope.ECOMMERCE_WRITE
 REFUNDS = "/v2/sites/{site_id:str}/refunds"
@@ -32,21 +34,21 @@ def request_key(request: Request) -> str | None:
 
 
 @post(REFUNDS)
-async def create_refund(request: Request, site_id: str, body: bytes) -> Response:
+async def create_refund(request: Request, site_id: FromPath[str], body: RawBody) -> Response:
     state = request.app.state
     return await with_processor(state.db, state.processors, site_id, _create_refund, request, site_id, body)
 
 
 def _create_refund(request: Request, site_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    new = parse_new_refund(json_object(request, body, decode_exact))
+    new = parse_new_refund(decode(request, body, requests.NewRefund))
     state = request.app.state
     refund = refunds.create_refund(state.db, state.processors, site_id, new, caller.token.id, request_key(request))
     return _json(refund, status=201)
 
 
 @get(REFUNDS)
-async def list_refunds(request: Request, site_id: str) -> Response:
+async def list_refunds(request: Request, site_id: FromPath[str]) -> Response:
     return await on_database(request.app.state.db, _list_refunds, request, site_id)
 
 
@@ -95,7 +97,7 @@ def _created(params, problems: list[FieldProblem]) -> tuple[int | None, int | No
 
 
 @get(REFUND)
-async def get_refund(request: Request, site_id: str, refund_id: str) -> Response:
+async def get_refund(request: Request, site_id: FromPath[str], refund_id: FromPath[str]) -> Response:
     return await on_database(request.app.state.db, _get_refund, request, site_id, refund_id)
 
 
@@ -107,15 +109,14 @@ def _get_refund(request: Request, site_id: str, refund_id: str) -> Response:
 
 
 @post(REFUND)
-async def update_refund(request: Request, site_id: str, refund_id: str, body: bytes) -> Response:
+async def update_refund(request: Request, site_id: FromPath[str], refund_id: FromPath[str], body: RawBody) -> Response:
     return await on_database(request.app.state.db, _update_refund, request, site_id, refund_id, body)
 
 
 def _update_refund(request: Request, site_id: str, refund_id: str, body: bytes) -> Response:
     authorize(request, WRITE, site_id, ecommerce=True)
-    values = json_object(request, body)
-    problems = [FieldProblem(key, "only metadata can be updated") for key in values if key != "metadata"]
-    changes = parse_metadata(values.get("metadata", {}), problems, allow_null=True)
+    problems: list[FieldProblem] = []
+    changes = parse_metadata(decode(request, body, requests.UpdateRefund).metadata, problems)
     if problems:
         raise ValidationFailed(problems)
     if not is_refund_id(refund_id):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import MediaType, Request, Response, get
+from litestar.params import FromPath
 
 from orderdesk.api.auth import authorize
 from orderdesk.api.threads import in_thread
@@ -26,7 +27,7 @@ def _list_sites(request: Request) -> Response:
 
 
 @get("/v2/sites/{site_id:str}")
-async def get_site(request: Request, site_id: str) -> Response:
+async def get_site(request: Request, site_id: FromPath[str]) -> Response:
     return await in_thread(_get_site, request, site_id)
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import msgspec
 from litestar import MediaType, Request, Response, delete, get, post
+from litestar.params import FromPath, RawBody
 
 from orderdesk.api.auth import authorize
-from orderdesk.api.bodies import Query, small_body
+from orderdesk.api.bodies import Query, decode
 from orderdesk.api.threads import in_thread
 from orderdesk.domain.sites import Scope
 from orderdesk.errors import FieldProblem
 from orderdesk.services import webhooks
+from orderdesk.wire import requests
 from orderdesk.wire.webhooks import AttemptListDoc, Pagination, WebhookListDoc, attempt_doc, webhook_doc
 
 READ, WRITE = Scope.SITES_READ, Scope.SITES_WRITE
@@ -26,29 +28,22 @@ def _json(value: object, status: int = 200) -> Response:
     return Response(content=msgspec.json.encode(value), media_type=MediaType.JSON, status_code=status)
 
 
-def _checked_by_the_service(_: object) -> None:
-    return None
-
-
-_NEW_WEBHOOK = dict.fromkeys(("triggerType", "url", "filter"), _checked_by_the_service)
-
-
 @post(SITE_WEBHOOKS)
-async def create_webhook(request: Request, site_id: str, body: bytes) -> Response:
+async def create_webhook(request: Request, site_id: FromPath[str], body: RawBody) -> Response:
     return await in_thread(_create_webhook, request, site_id, body)
 
 
 def _create_webhook(request: Request, site_id: str, body: bytes) -> Response:
     authorize(request, WRITE, site_id)
-    fields = small_body(request, body, _NEW_WEBHOOK)
+    new = decode(request, body, requests.NewWebhook)
     state = request.app.state
-    webhook = webhooks.create_webhook(state.db, site_id, fields.get("triggerType"), fields.get("url"),
-                                      fields.get("filter"), allow_private=state.settings.webhook_allow_private)
+    webhook = webhooks.create_webhook(state.db, site_id, new.trigger_type, new.url, new.filter,
+                                      allow_private=state.settings.webhook_allow_private)
     return _json(webhook_doc(webhook, with_secret=True), status=201)
 
 
 @get(SITE_WEBHOOKS)
-async def list_webhooks(request: Request, site_id: str) -> Response:
+async def list_webhooks(request: Request, site_id: FromPath[str]) -> Response:
     return await in_thread(_list_webhooks, request, site_id)
 
 
@@ -64,7 +59,7 @@ def _list_webhooks(request: Request, site_id: str) -> Response:
 
 
 @get(WEBHOOK)
-async def get_webhook(request: Request, webhook_id: str) -> Response:
+async def get_webhook(request: Request, webhook_id: FromPath[str]) -> Response:
     return await in_thread(_get_webhook, request, webhook_id)
 
 
@@ -75,7 +70,7 @@ def _get_webhook(request: Request, webhook_id: str) -> Response:
 
 # The spec says `sites:read` for removing a webhook, a copy of get-webhook's line; removing is a write.
 @delete(WEBHOOK, status_code=204)
-async def remove_webhook(request: Request, webhook_id: str) -> None:
+async def remove_webhook(request: Request, webhook_id: FromPath[str]) -> None:
     await in_thread(_remove_webhook, request, webhook_id)
 
 
@@ -85,7 +80,7 @@ def _remove_webhook(request: Request, webhook_id: str) -> None:
 
 
 @get(WEBHOOK + "/deliveries")
-async def list_deliveries(request: Request, webhook_id: str) -> Response:
+async def list_deliveries(request: Request, webhook_id: FromPath[str]) -> Response:
     return await in_thread(_list_deliveries, request, webhook_id)
 
 
@@ -101,25 +96,25 @@ def _list_deliveries(request: Request, webhook_id: str) -> Response:
 
 
 @post(WEBHOOK + "/deliveries/{delivery_id:str}/redeliver", status_code=202)
-async def redeliver(request: Request, webhook_id: str, delivery_id: str, body: bytes) -> Response:
+async def redeliver(request: Request, webhook_id: FromPath[str], delivery_id: FromPath[str], body: RawBody) -> Response:
     return await in_thread(_redeliver, request, webhook_id, delivery_id, body)
 
 
 def _redeliver(request: Request, webhook_id: str, delivery_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE)
-    small_body(request, body, {})
+    decode(request, body, requests.NoFields)
     queued = webhooks.redeliver(request.app.state.db, caller.site.id, webhook_id, delivery_id)
     return _json({"deliveryId": str(queued)}, status=202)
 
 
 @post(WEBHOOK + "/reactivate", status_code=200)
-async def reactivate_webhook(request: Request, webhook_id: str, body: bytes) -> Response:
+async def reactivate_webhook(request: Request, webhook_id: FromPath[str], body: RawBody) -> Response:
     return await in_thread(_reactivate_webhook, request, webhook_id, body)
 
 
 def _reactivate_webhook(request: Request, webhook_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE)
-    small_body(request, body, {})
+    decode(request, body, requests.NoFields)
     return _json(webhook_doc(webhooks.reactivate_webhook(request.app.state.db, caller.site.id, webhook_id)))
 
 

@@ -47,7 +47,6 @@ _LOCK = Prepared(sa.select(
 _EXISTS = Prepared(sa.select(orders.c.id).where(*_site_order))
 _NEW_ORDER_COLUMNS = ("site_id", "order_id", "status", "accepted_on", "currency", "captured_amount",
                       "refund_reserved", "version", "document", "updated_on", "payment_reference")
-_INSERT = orders.insert()
 _INSERT_ONE = Prepared(orders.insert().values({name: sa.bindparam(name) for name in _NEW_ORDER_COLUMNS}))
 _SAVE = Prepared(
     orders.update()
@@ -117,9 +116,6 @@ class OrderRepository:
     def add(self, order: NewOrder) -> None:
         _INSERT_ONE.rowcount(self.connection, _new_order_values(order))
 
-    def add_many(self, new_orders: list[NewOrder]) -> None:
-        self.connection.execute(_INSERT, [_new_order_values(order) for order in new_orders])
-
     def save(self, row: OrderRow, status: str, document: bytes, at: int) -> None:
         """Write a changed document; the version check refuses a write based on a stale read."""
         saved = _SAVE.rowcount(self.connection, {"row_id": row.id, "old_version": row.version, "status": status,
@@ -156,4 +152,4 @@ class OrderRepository:
 
 
 class StaleOrder(Exception):
-    """The order changed between read and write; the unit of work must be retried."""
+    """The order changed between read and write: a writer outside the lock (services/changes.py answers 409)."""

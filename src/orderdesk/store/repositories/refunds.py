@@ -54,6 +54,8 @@ _UNSETTLED = sa.or_(*(refunds.c.state == state for state in UNSETTLED))
 _GET = sa.select(refunds).where(_ID)
 _GET_ANY = Prepared(_GET)
 _GET_OF_SITE = Prepared(_GET.where(refunds.c.site_id == sa.bindparam("site_id")))
+# FOR UPDATE on PostgreSQL (SQLite's writers already hold the database's one write lock).
+_LOCK_OF_SITE = Prepared(_GET.where(refunds.c.site_id == sa.bindparam("site_id")).with_for_update())
 _FOR_ORDER = Prepared(sa.select(refunds).where(
     refunds.c.site_id == sa.bindparam("site_id"), refunds.c.order_id == sa.bindparam("order_id")
 ).order_by(refunds.c.created_on, refunds.c.id))
@@ -62,7 +64,6 @@ _ITEMS_OF = sa.select(refund_items).where(
 ).order_by(refund_items.c.refund_id, refund_items.c.sku_id)
 _ITEMS_OF_ONE = Prepared(sa.select(refund_items).where(refund_items.c.refund_id == sa.bindparam("refund_id"))
                          .order_by(refund_items.c.sku_id))
-_INSERT = refunds.insert()
 _INSERT_ONE = Prepared(refunds.insert().values({column.name: sa.bindparam(column.name) for column in refunds.c}))
 _SETTLE = Prepared(refunds.update().where(_ID, _UNSETTLED).values(
     state=sa.bindparam("state"), processor_reference=sa.bindparam("processor_reference"),
@@ -80,10 +81,6 @@ class RefundRepository:
 
     def add(self, refund: RefundRow) -> None:
         _INSERT_ONE.rowcount(self.connection, asdict(refund))
-
-    def add_many(self, rows: list[RefundRow]) -> None:
-        if rows:
-            self.connection.execute(_INSERT, [asdict(refund) for refund in rows])
 
     def add_items(self, refund_id: str, items: list[tuple[str, int, int]]) -> None:
         """What an item refund took: (sku id, quantity, amount) per purchased item."""
@@ -110,6 +107,11 @@ class RefundRepository:
             row = _GET_ANY.first(self.connection, {"refund_id": refund_id})
         else:
             row = _GET_OF_SITE.first(self.connection, {"refund_id": refund_id, "site_id": site_id})
+        return RefundRow(*row) if row else None
+
+    def lock(self, refund_id: str, site_id: str) -> RefundRow | None:
+        """The refund, locked until the transaction ends: read-modify-write without lost updates."""
+        row = _LOCK_OF_SITE.first(self.connection, {"refund_id": refund_id, "site_id": site_id})
         return RefundRow(*row) if row else None
 
     def by_request_key(self, request_key: str) -> RefundRow | None:

@@ -133,8 +133,9 @@ class WebhookRepository:
             ).limit(1)
         ).first() is not None
 
-    def claim(self, now: int, lease_ms: int, limit: int) -> list[Claimed]:
-        """Due deliveries, each the oldest pending one of its (active) webhook, leased to the caller.
+    def claim(self, now: int, lease_ms: int, limit: int, webhook_id: str | None = None) -> list[Claimed]:
+        """Due deliveries, each the oldest pending one of its (active) webhook, leased to the caller;
+        with `webhook_id`, only that webhook's.
 
         On PostgreSQL rows another worker is claiming are skipped (FOR UPDATE SKIP LOCKED); on
         SQLite the write transaction already excludes every other writer. A later delivery of a
@@ -146,9 +147,10 @@ class WebhookRepository:
             .where(deliveries.c.webhook_id == webhooks.c.id, deliveries.c.state == PENDING)
             .order_by(deliveries.c.id).limit(1).scalar_subquery()
         )
-        heads = [found for found in self.connection.execute(
-            sa.select(head).where(webhooks.c.deactivated_on.is_(None))
-        ).scalars() if found is not None]
+        active = sa.select(head).where(webhooks.c.deactivated_on.is_(None))
+        if webhook_id is not None:
+            active = active.where(webhooks.c.id == webhook_id)
+        heads = [found for found in self.connection.execute(active).scalars() if found is not None]
         if not heads:
             return []
         due = (
@@ -191,6 +193,10 @@ class WebhookRepository:
 
     def given_up(self, claimed: Claimed, at: int) -> bool:
         return self._settle(claimed, state=FAILED, attempts=claimed.attempts + 1, claimed_until=0, finished_on=at)
+
+    def release(self, claimed: Claimed) -> bool:
+        """Unclaimed and not attempted: due again at once, for any worker."""
+        return self._settle(claimed, claimed_until=0)
 
     def _settle(self, claimed: Claimed, **values) -> bool:
         """Record an outcome only while our lease holds: a worker whose lease ran out changes nothing."""
