@@ -217,3 +217,36 @@ def test_a_clients_free_form_numbers_come_back_as_the_numbers_they_were(server, 
     assert placed.status_code == 201
     assert b'"customData":[{"giftNote":0.25,"ribbon":1E-7,"count":3}]' in placed.content
     assert b'"variantImage":{"width":1.5,"height":1234567890.123456789}' in placed.content
+
+
+def test_an_order_with_a_huge_free_form_number_can_still_be_changed(server, db):
+    # Stored as written (1E+400), it must be read back the same: a float would be out of range.
+    shop = make_shop(db)
+    body = order_body()
+    body["customData"] = [{"big": "BIG", "fine": "FINE"}]
+    content = (json.dumps(body).replace('"BIG"', "1e400").replace('"FINE"', "0.10000000000000000000001")).encode()
+    placed = httpx.post(orders_url(server, shop), content=content,
+                        headers={**shop.headers, "Content-Type": "application/json"})
+    url = f"{orders_url(server, shop)}/{placed.json()['orderId']}"
+
+    patched = httpx.patch(url, json={"comment": "still fine"}, headers=shop.headers)
+    fulfilled = httpx.post(url + "/fulfill", headers=shop.headers)
+
+    assert (placed.status_code, patched.status_code, fulfilled.status_code) == (201, 200, 200)
+    assert b'"customData":[{"big":1E+400,"fine":0.10000000000000000000001}]' in fulfilled.content
+
+
+def test_head_requests_are_counted_under_their_route(database_url, db):
+    shop = make_shop(db)
+    order = place(db, shop)
+    running = start_server(database_url, env={"ORDERDESK_DELIVERY_WORKER": "false"})
+    try:
+        for _ in range(3):
+            assert httpx.head(f"{running.api}/sites/{shop.site.id}/orders/{order.order_id}",
+                              headers=shop.headers).status_code == 200
+        scrape = httpx.get(f"{running.url}/metrics").text
+    finally:
+        running.stop()
+
+    assert ('orderdesk_http_requests_total{method="HEAD",route="/v2/sites/{site_id}/orders/{order_id}",'
+            'status="200"} 3.0') in scrape

@@ -82,7 +82,12 @@ class Methods:
     async def __call__(self, scope, receive, send) -> None:
         method = scope.get("method")
         if method == "HEAD":
-            await self.app({**scope, "method": "GET"}, receive, _without_body(send))
+            answered = {**scope, "method": "GET"}  # a copy: uvicorn reads its own scope's method to drop the body
+            try:
+                await self.app(answered, receive, _without_body(send))
+            finally:
+                if "path_template" in answered:  # for the metrics and the access log, read from the original
+                    scope["path_template"] = answered["path_template"]
             return
         if method == "OPTIONS":
             allowed = next((allow for pattern, allow in self.routes if pattern.fullmatch(scope["path"])), None)

@@ -40,6 +40,8 @@ _COUNT_OF_STATUS = "SELECT COALESCE(SUM(count), 0) FROM order_counts WHERE site_
 
 # Per connection: the lookups touch few pages, and the operating system caches the file anyway.
 _SQLITE_CACHE_KIB = 2048
+# anyio's 40 worker threads, the two deep-page readers and the event loop itself; opened only when needed.
+SQLITE_LOOKUP_CONNECTIONS = 48
 # As long as a thread waits for the engine's pool: every connection busy that long means something is stuck.
 BORROW_TIMEOUT_SECONDS = 30.0
 
@@ -64,6 +66,10 @@ class Lookups:
         # One slot per connection that may be lent: a connection, or None until one is opened. A SimpleQueue
         # waits in C: under contention a semaphore's Python-level condition cost a third more per lookup.
         self._slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        if self._sqlite_path is not None:
+            # No server counts SQLite's connections, and lookups run inline on the event loop, which must
+            # never wait for a thread to give one back: a slot for every thread that could hold one.
+            size = max(size, SQLITE_LOOKUP_CONNECTIONS)
         for _ in range(size):
             self._slots.put(None)
         self._closed = False

@@ -7,6 +7,7 @@ are filled in before the document is stored; every field is present in every sto
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -164,7 +165,9 @@ class OrderDoc(Base):
 # decimal_format: a client's free-form numbers (customData, variantImage) are decoded exactly, as Decimal,
 # and must be written back as the numbers they were, not as strings.
 _encoder = msgspec.json.Encoder(decimal_format="number")
-_decoder = msgspec.json.Decoder(OrderDoc)
+# float_hook: a stored document is read back as it was written; a free-form 1E+400 or 0.1000000000000000001
+# would not survive a float (out of range, or rounded on the next write).
+_decoder = msgspec.json.Decoder(OrderDoc, float_hook=Decimal)
 
 
 def encode(order: OrderDoc) -> bytes:
