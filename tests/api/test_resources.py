@@ -27,6 +27,7 @@ from orderdesk.services import orders as order_service
 from orderdesk.store.engine import create_engine, is_sqlite
 from orderdesk.store.unit_of_work import Database
 from tests.api.test_errors import envelope
+from tests.api.test_rate_limits import start_of_a_window
 from tests.factories import make_shop, order_body, place
 from tests.server import free_port, start_server
 
@@ -335,6 +336,7 @@ def test_a_live_token_spends_its_rate_limit_once_per_write(bounded, db):
     shop = make_shop(db, rate_limit=10)
     order = place(db, shop)
     site_orders = f"{bounded.api}/sites/{shop.site.id}/orders"
+    start_of_a_window()  # the three requests must fall in one minute's window
 
     # When it updates an order, places one with an Idempotency-Key, and repeats that placing
     with httpx.Client(headers=shop.headers) as client:
