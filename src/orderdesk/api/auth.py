@@ -47,11 +47,17 @@ def authenticated(db: Database, header: str, asgi_scope: dict) -> tuple[Token, S
     state = asgi_scope.setdefault("state", {})
     found = state.get(AUTHENTICATED)
     if found is None:
-        kind, _, presented = header.partition(" ")
-        if kind.lower() != "bearer" or not presented.strip():
+        presented = bearer_token(header)
+        if presented is None:
             raise NotAuthorized()
-        found = state[AUTHENTICATED] = authenticate(db, presented.strip())
+        found = state[AUTHENTICATED] = authenticate(db, presented)
     return found
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for any other header."""
+    kind, _, presented = header.partition(" ")
+    return (presented.strip() or None) if kind.lower() == "bearer" else None
 
 
 def check_caller(state, header: str, asgi_scope: dict, scope: Scope | None, site_id: str | None = None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import anyio
 
-from orderdesk.api.auth import authenticated, spend_rate_limit
+from orderdesk.api.auth import authenticated, bearer_token, spend_rate_limit
 from orderdesk.api.errors import send_failure, send_response
 from orderdesk.api.ratelimit import RateLimiter
 from orderdesk.api.threads import in_thread
@@ -35,7 +35,7 @@ class Idempotency:
             return
         messages, body = await _read_body(receive, self.max_body_bytes)
         replaying = _replaying(messages, receive)
-        if body is None or _bearer_token(scope) is None:
+        if body is None or bearer_token(_header(scope["headers"], b"authorization") or "") is None:
             # An oversized body or no token: the app refuses it (413, 401) as it always does.
             await self.app(scope, replaying, send)
             return
@@ -108,13 +108,6 @@ def _idempotency_key(scope) -> str | None:
     if scope["type"] != "http" or scope["method"] not in _METHODS or not scope["path"].startswith("/v2/"):
         return None
     return _header(scope["headers"], b"idempotency-key")
-
-
-def _bearer_token(scope) -> str | None:
-    kind, _, presented = (_header(scope["headers"], b"authorization") or "").partition(" ")
-    if kind.lower() != "bearer" or not presented.strip():
-        return None
-    return presented.strip()
 
 
 async def _read_body(receive, limit: int) -> tuple[list[dict], bytes | None]:
