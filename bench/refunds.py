@@ -14,7 +14,7 @@ from orderdesk.domain.sites import Scope
 from orderdesk.services import access, placing
 from orderdesk.store.engine import create_engine
 from orderdesk.store.migrate import upgrade
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 
 ORDERS = 10

@@ -22,7 +22,7 @@ from orderdesk.services import access, orders
 from orderdesk.services.seeding import seed_orders
 from orderdesk.store.engine import create_engine, is_sqlite
 from orderdesk.store.migrate import upgrade
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 PLACE_BODY = ('{"customerInfo":{"fullName":"Bench Mark","email":"bench@example.com"},"purchasedItems":[{"count":1,'
               '"productName":"Thing","variantId":"aaaaaaaaaaaaaaaaaaaaaaaa","variantPrice":{"unit":"USD","value":"2500"}}],'

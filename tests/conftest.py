@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from orderdesk.store.engine import create_engine, is_sqlite, normalize_url
 from orderdesk.store.migrate import upgrade
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from tests.server import RunningServer, start_server
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from orderdesk.domain.sites import Scope, Site
 from orderdesk.services import access, placing
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import MoneyDoc
 

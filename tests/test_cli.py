@@ -10,7 +10,7 @@ import pytest
 
 from orderdesk.services import access
 from orderdesk.store.engine import create_engine
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 
 def orderdesk(*args: str, database: str) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ import pytest
 from orderdesk.services import orders
 from orderdesk.store.engine import create_engine
 from orderdesk.store.migrate import upgrade
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from tests.factories import make_shop, place
 
 

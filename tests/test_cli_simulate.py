@@ -13,7 +13,7 @@ from orderdesk.store.engine import create_engine
 from orderdesk.store.migrate import upgrade
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.repositories.processors import SiteProcessorRepository
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 from tests.factories import make_shop, place
 from tests.test_cli import orderdesk

@@ -17,7 +17,7 @@ from orderdesk.config import Settings
 from orderdesk.services import webhooks
 from orderdesk.store.engine import create_engine
 from orderdesk.store.migrate import upgrade
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.webhooks.delivery import Deliverer
 from tests.factories import Shop, make_shop, place
 from tests.webhooks.receiver import Receiver

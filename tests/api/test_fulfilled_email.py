@@ -18,7 +18,7 @@ import pytest
 from orderdesk.domain import clock
 from orderdesk.services import mail
 from orderdesk.store.engine import create_engine
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from tests.factories import make_shop, place
 from tests.server import free_port, start_server
 from tests.smtp import smtp_sink

@@ -21,7 +21,7 @@ from orderdesk.services import webhooks
 from orderdesk.store.engine import create_engine
 from orderdesk.store.migrate import upgrade
 from orderdesk.store.tables import orders
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from tests.factories import make_shop, order_body
 from tests.server import free_port, start_server
 

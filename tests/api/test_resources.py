@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from orderdesk.services import orders as order_service
 from orderdesk.store.engine import create_engine, is_sqlite
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from tests.api.test_errors import envelope
 from tests.api.test_rate_limits import start_of_a_window
 from tests.factories import make_shop, order_body, place

@@ -14,7 +14,7 @@ import pytest
 from orderdesk.services import access, webhooks
 from orderdesk.store.engine import create_engine
 from orderdesk.store.repositories.webhooks import WebhookRow
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from tests.factories import make_shop, order_body
 from tests.server import RunningServer, start_server
 from tests.webhooks.receiver import Receiver

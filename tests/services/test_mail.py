@@ -14,7 +14,7 @@ from orderdesk.domain.orders import TransitionNotAllowed
 from orderdesk.services import mail, orders
 from orderdesk.store.engine import create_engine
 from orderdesk.store.repositories.orders import OrderRepository
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 from tests.factories import make_shop, place
 

@@ -9,7 +9,7 @@ from orderdesk.services import orders, refunding
 from orderdesk.store.engine import create_engine
 from orderdesk.store.tables import order_counts
 from orderdesk.store.tables import orders as orders_table
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from tests.factories import make_shop, place
 from tests.fakes import ScriptedProcessor
 

@@ -14,7 +14,7 @@ from orderdesk.store.engine import create_engine
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.repositories.refunds import RefundRepository
 from orderdesk.store.tables import orders
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 
 COUNT, BATCH = 450, 100  # several chunks, the last one short

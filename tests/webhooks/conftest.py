@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from orderdesk.store.engine import create_engine
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 
 @pytest.fixture

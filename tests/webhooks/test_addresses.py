@@ -15,7 +15,7 @@ import pytest
 
 from orderdesk.config import Settings
 from orderdesk.services import webhooks
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.webhooks.delivery import Deliverer
 from tests.api.test_webhooks_api import create, invalid, stored
 from tests.factories import make_shop, place

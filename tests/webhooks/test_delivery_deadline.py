@@ -14,7 +14,7 @@ from contextlib import ExitStack
 
 from orderdesk.config import Settings
 from orderdesk.services import orders, webhooks
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.webhooks.delivery import Deliverer
 from tests.api.test_webhooks_api import wait_for
 from tests.factories import make_shop, place

@@ -8,7 +8,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from orderdesk.config import Settings
 from orderdesk.services import mail, orders
 from orderdesk.store.tables import emails
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.webhooks.mailer import MAX_ATTEMPTS, SmtpServer, parse_smtp_url, send_due
 from tests.factories import make_shop, place
 from tests.server import free_port

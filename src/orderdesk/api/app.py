@@ -21,7 +21,7 @@ from orderdesk.logs import configure_logging
 from orderdesk.payments.directory import Processors
 from orderdesk.services.ports import PaymentProcessor
 from orderdesk.store.engine import checkpoint
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.webhooks.delivery import delivery_loop
 from orderdesk.webhooks.loops import WorkLoop
 

@@ -10,7 +10,7 @@ from orderdesk.api.ratelimit import RateLimiter
 from orderdesk.domain.sites import Scope, Site, Token
 from orderdesk.errors import EcommerceNotEnabled, MissingScopes, NotAuthorized, SiteNotFound, TooManyRequests
 from orderdesk.services.access import authenticate
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 AUTHENTICATED = "authenticated"  # the ASGI scope's state key: (Token, Site) once the token has been checked
 

@@ -19,7 +19,7 @@ from litestar.utils import normalize_path
 from orderdesk.api.auth import authenticated
 from orderdesk.api.errors import send_failure
 from orderdesk.api.threads import on_database
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 
 _WRITES = frozenset({"POST", "PATCH"})

@@ -14,7 +14,7 @@ from orderdesk.api.threads import in_thread
 from orderdesk.errors import AppError, NotAuthorized
 from orderdesk.services import idempotency
 from orderdesk.services.idempotency import Claim, StoredResponse
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 
 _METHODS = frozenset({"POST", "PATCH"})

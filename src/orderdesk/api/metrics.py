@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from orderdesk.services.ports import RefundState
 from orderdesk.store.repositories.refunds import RefundRepository
 from orderdesk.store.repositories.webhooks import WebhookRepository
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 # The classic text format, which every Prometheus reads; Litestar appends the "; charset=utf-8" itself.
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.removesuffix("; charset=utf-8")

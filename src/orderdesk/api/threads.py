@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 T = TypeVar("T")
 

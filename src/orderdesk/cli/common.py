@@ -10,7 +10,7 @@ from rich.console import Console
 from orderdesk.config import Settings
 from orderdesk.logs import configure_logging
 from orderdesk.store.migrate import upgrade
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 err = Console(stderr=True, soft_wrap=True)
 

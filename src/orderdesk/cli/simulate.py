@@ -13,7 +13,7 @@ from orderdesk.cli.common import DatabaseOption, err, fail, open_database, setti
 from orderdesk.domain.orders import OrderStatus
 from orderdesk.errors import AppError, OrderNotFound
 from orderdesk.services import access, disputes, orders
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 
 simulate_app = typer.Typer(

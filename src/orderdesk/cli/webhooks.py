@@ -16,7 +16,7 @@ from orderdesk.errors import AppError, WebhookNotFound
 from orderdesk.services import access, webhooks
 from orderdesk.services.outbox import TRIGGERS
 from orderdesk.store.repositories.webhooks import WebhookRow
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.webhooks.addresses import TargetRefused, check_url
 
 webhooks_app = typer.Typer(

@@ -6,7 +6,7 @@ from orderdesk.config import Settings
 from orderdesk.payments.simulated import SimulatedProcessor
 from orderdesk.services.ports import PaymentProcessor, ProcessorUnavailable
 from orderdesk.store.repositories.processors import SiteProcessorRepository
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 
 class Processors:

@@ -14,7 +14,7 @@ from orderdesk.domain import clock
 from orderdesk.payments.vocabulary import REASON_WORDS
 from orderdesk.services.ports import RefundOutcome, RefundRequest, RefundState
 from orderdesk.store.repositories.simulated import SimulatedLedger
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 DECLINES_AT_ONCE = "4111"  # fails at once: card_declined
 FAILS_LATER = "5126"  # pending, then failed: expired_or_canceled_card

@@ -10,7 +10,7 @@ from orderdesk.domain import clock, ids
 from orderdesk.domain.sites import Scope, Site, Token
 from orderdesk.errors import NotAuthorized, ValidationFailed
 from orderdesk.store.repositories.sites import SiteRepository, TokenRepository
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire.money import is_known_currency
 
 DEFAULT_APPLICATION_FEE_BPS = 200  # Webflow's 2% transaction fee on the Standard ecommerce plan

@@ -18,7 +18,8 @@ from orderdesk.domain.orders import OrderStatus
 from orderdesk.errors import Conflict, ValidationFailed
 from orderdesk.services.changes import change_order
 from orderdesk.store.repositories.orders import OrderRepository
-from orderdesk.store.unit_of_work import Database, UnitOfWork
+from orderdesk.store.database import Database
+from orderdesk.store.unit_of_work import UnitOfWork
 from orderdesk.wire import orders as wire
 
 DISPUTE_STATUSES = get_args(wire.DisputeStatusText)  # the spec's enum

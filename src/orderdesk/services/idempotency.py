@@ -10,7 +10,7 @@ import msgspec
 from orderdesk.domain import clock
 from orderdesk.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, ValidationFailed
 from orderdesk.store.repositories.idempotency import RUNNING, IdempotencyKeys, KeyRow
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 MAX_KEY_LENGTH = 255
 KEY_LIFETIME_MS = 24 * 60 * 60 * 1000

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from orderdesk.domain import clock
 from orderdesk.store.repositories.emails import EmailRepository, EmailRow
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire.money import MoneyDoc, display
 from orderdesk.wire.orders import OrderDoc
 

@@ -12,7 +12,7 @@ from orderdesk.domain.orders import OrderAction, OrderStatus, transition
 from orderdesk.errors import OrderNotFound
 from orderdesk.services import mail
 from orderdesk.services.changes import change_order
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.orders import OrderDoc
 from orderdesk.wire.requests import UpdateOrder

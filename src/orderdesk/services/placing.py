@@ -17,7 +17,7 @@ from orderdesk.domain.sites import Site
 from orderdesk.errors import FieldProblem, ValidationFailed
 from orderdesk.services import outbox
 from orderdesk.store.repositories.orders import NewOrder, OrderRepository
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import MoneyDoc, display
 from orderdesk.wire.orders import OrderDoc

@@ -18,7 +18,7 @@ from orderdesk.store.repositories.processor_events import ProcessorEventLog
 from orderdesk.store.repositories.processors import SiteProcessor, SiteProcessorRepository
 from orderdesk.store.repositories.refunds import RefundRepository, RefundRow
 from orderdesk.store.repositories.sites import SiteRepository
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 STRIPE = "stripe"
 _SECRET_KEY = re.compile(r"(sk|rk)_\S+\Z")  # a secret or restricted key; never a publishable pk_

@@ -18,7 +18,7 @@ from orderdesk.services.idempotency import purge_expired
 from orderdesk.services.ports import ProcessorDirectory
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.repositories.refunds import RefundRepository
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 
 log = structlog.get_logger("orderdesk.reconciler")

@@ -28,7 +28,8 @@ from orderdesk.services.ports import (
 )
 from orderdesk.store.repositories.orders import OrderRepository, OrderRow
 from orderdesk.store.repositories.refunds import HOLDING, UNSETTLED, RefundRepository, RefundRow
-from orderdesk.store.unit_of_work import Database, UnitOfWork
+from orderdesk.store.database import Database
+from orderdesk.store.unit_of_work import UnitOfWork
 from orderdesk.wire import orders as wire
 from orderdesk.wire.refunds import refund_doc
 

@@ -16,7 +16,7 @@ from orderdesk.services import refunding
 from orderdesk.services.changes import lock_order
 from orderdesk.services.ports import ProcessorDirectory
 from orderdesk.store.repositories.refunds import RefundFilter, RefundRepository, RefundRow
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import major_units
 from orderdesk.wire.refunds import NewRefund, RefundDoc, RefundListDoc, refund_doc

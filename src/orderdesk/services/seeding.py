@@ -31,7 +31,7 @@ from orderdesk.services.refunding import new_refund_id, whole_order_breakdown
 from orderdesk.store import bulk, tables
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.repositories.refunds import RefundRow
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import MoneyDoc, currency_digits, display
 

@@ -10,7 +10,7 @@ from orderdesk.domain import clock, ids
 from orderdesk.errors import IncompatibleFilter, UnsupportedTrigger, ValidationFailed, WebhookNotFound
 from orderdesk.services.outbox import TRIGGERS
 from orderdesk.store.repositories.webhooks import AttemptRow, WebhookRepository, WebhookRow
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.webhooks.addresses import TargetRefused, check_url
 
 MAX_PER_TRIGGER = 75

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 # For the seeding connection only, and put back afterwards. The counting trigger makes every insert a
 # statement that may have to roll itself back, and SQLite keeps that statement journal in a temporary

@@ -28,7 +28,7 @@ import structlog
 from orderdesk.config import Settings
 from orderdesk.domain import clock
 from orderdesk.store.repositories.webhooks import Claimed, WebhookRepository
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 from orderdesk.webhooks import mailer, sending
 from orderdesk.webhooks.loops import Loops, WorkLoop
 from orderdesk.webhooks.sending import Attempt

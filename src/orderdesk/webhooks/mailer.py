@@ -21,7 +21,7 @@ import structlog
 from orderdesk.config import Settings
 from orderdesk.domain import clock
 from orderdesk.store.repositories.emails import CAPTURED, FAILED, PENDING, SENT, EmailRepository, EmailRow
-from orderdesk.store.unit_of_work import Database
+from orderdesk.store.database import Database
 
 log = structlog.get_logger("orderdesk.mail")
 SMTP_TIMEOUT = 10.0  # seconds, for every blocking step of a conversation with the SMTP server

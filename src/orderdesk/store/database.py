@@ -1,0 +1,62 @@
+"""The database: connections for reading, units of work for writing, and the hot reads' own connections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Connection, Engine
+
+from orderdesk.store.engine import create_engine, is_sqlite
+from orderdesk.store.lookups import Lookups
+from orderdesk.store.unit_of_work import UnitOfWork
+
+# Every request makes one or two lookups, each one short statement: half of a process's connections
+# serve them, the other half the engine's units of work. With fewer lookup connections than threads that
+# look up (up to 16 on PostgreSQL, api/threads.py) the threads take turns, and waiting costs CPU (16
+# threads doing nothing but lookups, on 2 or 5 connections: 30-60% more CPU per lookup than on 16).
+LOOKUP_SHARE = 2
+DEFAULT_LOOKUP_CONNECTIONS = 2
+
+
+class Database:
+    """Hands out connections: `reading()` for queries, `unit_of_work()` for writes, and `lookups` for the
+    few reads every request makes."""
+
+    def __init__(self, engine: Engine, lookup_connections: int = DEFAULT_LOOKUP_CONNECTIONS) -> None:
+        self.engine = engine
+        self.is_sqlite = is_sqlite(str(engine.url))
+        self.lookups = Lookups(engine, lookup_connections)
+
+    @classmethod
+    def connect(cls, url: str, connections: int, checkpoint_on_commit: bool = True) -> Database:
+        """A database that holds at most `connections` PostgreSQL connections (at least 2): half of them for
+        the lookups, the rest in the engine's pool."""
+        lookups = max(1, connections // LOOKUP_SHARE)
+        engine = create_engine(url, pool_size=connections - lookups, checkpoint_on_commit=checkpoint_on_commit)
+        return cls(engine, lookups)
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(writing=True)
+            transaction = connection.begin()
+            work = UnitOfWork(connection)
+            try:
+                yield work
+            except BaseException:
+                transaction.rollback()
+                raise
+            if work.committed:
+                transaction.commit()
+            else:
+                transaction.rollback()
+
+    def dispose(self) -> None:
+        self.lookups.close()
+        self.engine.dispose()
