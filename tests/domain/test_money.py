@@ -5,7 +5,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderdesk.domain.money import CurrencyMismatch, Money, allocate, percent_of, total
-from orderdesk.wire.money import currency_digits, display, major_units
 
 amounts = st.integers(min_value=-10**12, max_value=10**12)
 
@@ -46,21 +45,3 @@ def test_allocate_gives_leftover_units_to_the_largest_remainders_first():
 def test_percent_of_rounds_half_up(amount, basis_points):
     exact = Decimal(amount) * basis_points / 10_000
     assert percent_of(amount, basis_points) == int(exact + Decimal("0.5"))
-
-
-@pytest.mark.parametrize(("amount", "currency", "text"), [
-    (11873, "USD", "$ 118.73 USD"),
-    (123450, "USD", "$ 1,234.50 USD"),
-    (0, "USD", "$ 0.00 USD"),
-    (1200, "JPY", "¥ 1,200 JPY"),
-    (1200, "CHF", "CHF 12.00 CHF"),
-    (1234567, "KWD", "KWD 1,234.567 KWD"),
-    (-500, "EUR", "-€ 5.00 EUR"),
-])
-def test_display_strings_follow_webflow(amount, currency, text):
-    assert display(amount, currency) == text
-
-
-@given(amounts, st.sampled_from(["USD", "JPY", "KWD", "EUR"]))
-def test_major_units_is_exact(amount, currency):
-    assert Decimal(major_units(amount, currency)) * 10 ** currency_digits(currency) == amount

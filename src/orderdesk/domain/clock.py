@@ -1,8 +1,10 @@
-"""Timestamps as Webflow writes them: ISO 8601 UTC with milliseconds and a Z."""
+"""Time: the Clock port everything that reads the time is given, and timestamps as Webflow writes them
+(ISO 8601 UTC with milliseconds and a Z)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 # The moments a client may give us: before 1970 no order was placed online, and after 9999 ISO 8601
 # needs more than four digits for the year.
@@ -10,8 +12,36 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
 
 
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real time."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told: for tests, and (next) a sandbox site's own time."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+SYSTEM = SystemClock()
+
+
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The real time, for code that is not yet handed a Clock."""
+    return SYSTEM.now()
 
 
 def to_wire(moment: datetime) -> str:

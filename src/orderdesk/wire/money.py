@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import msgspec
-from babel.numbers import get_currency_precision, get_currency_symbol
+from babel.numbers import get_currency_symbol
 
+from orderdesk.domain.currencies import currency_digits, is_known_currency  # noqa: F401 - re-exported
 
 
 class MoneyDoc(msgspec.Struct, omit_defaults=True):
@@ -15,10 +16,6 @@ class MoneyDoc(msgspec.Struct, omit_defaults=True):
     string: str | msgspec.UnsetType = msgspec.UNSET
 
 
-@lru_cache(maxsize=512)
-def currency_digits(currency: str) -> int:
-    """ISO 4217 minor-unit digits (USD 2, JPY 0, KWD 3)."""
-    return get_currency_precision(currency)
 
 
 @lru_cache(maxsize=512)
@@ -26,11 +23,6 @@ def _symbol(currency: str) -> str:
     return get_currency_symbol(currency, locale="en_US")
 
 
-@lru_cache(maxsize=512)
-def is_known_currency(currency: str) -> bool:
-    from babel.numbers import list_currencies
-
-    return len(currency) == 3 and currency.isupper() and currency in list_currencies()
 
 
 def display(amount: int, currency: str) -> str:
