@@ -16,6 +16,7 @@ from orderdesk.store.engine import create_engine
 from orderdesk.store.migrate import upgrade
 from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
+from orderdesk.wire.placing import Draft
 
 ORDERS = 10
 
@@ -35,7 +36,7 @@ def prepare(url: str) -> tuple[str, str, list[str]]:
     db = Database(engine)
     site = access.create_site(db, "Bench", "USD")
     token, _ = access.create_token(db, site.id, [scope.value for scope in Scope], rate_limit=0)
-    order = msgspec.convert(order_body(), wire.OrderDoc)
+    order = Draft(msgspec.convert(order_body(), wire.OrderDoc))
     order_ids = [wire.decode(placing.place_order(db, site, order, None)).order_id for _ in range(ORDERS)]
     db.dispose()
     return site.id, token, order_ids

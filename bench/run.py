@@ -19,7 +19,7 @@ from bench.harness import Server, free_port
 from bench.load import Run, median_run, request_file, run_wrk, wrk_available
 from orderdesk.domain.sites import Scope
 from orderdesk.services import access, orders
-from orderdesk.services.seeding import seed_orders
+from orderdesk.seed.orders import seed_orders
 from orderdesk.store.engine import create_engine, is_sqlite
 from orderdesk.store.migrate import upgrade
 from orderdesk.store.database import Database

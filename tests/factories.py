@@ -9,6 +9,7 @@ from orderdesk.services import access, placing
 from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import MoneyDoc
+from orderdesk.wire.placing import Draft
 
 ALL_SCOPES = [scope.value for scope in Scope]
 
@@ -59,7 +60,7 @@ def place(db: Database, shop: Shop, **kwargs) -> wire.OrderDoc:
     import msgspec
 
     order = msgspec.convert(order_body(shop.site.currency, **kwargs), wire.OrderDoc)
-    return wire.decode(placing.place_order(db, shop.site, order, shop.token_id))
+    return wire.decode(placing.place_order(db, shop.site, Draft(order), shop.token_id))
 
 
 def money(amount: int, currency: str = "USD") -> MoneyDoc:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from orderdesk.services.ports import ProcessorUnavailable, RefundOutcome, RefundRequest, RefundState
+from orderdesk.domain.refunds import RefundState
+from orderdesk.services.ports import ProcessorUnavailable, RefundOutcome, RefundRequest
 
 
 class ScriptedProcessor:

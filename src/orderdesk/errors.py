@@ -21,6 +21,10 @@ class AppError(Exception):
         self.details = details or []
         super().__init__(self.message)
 
+    def headers(self) -> dict[str, str]:
+        """The headers that belong to this error's answer (Retry-After on a 429, Allow on a 405)."""
+        return {}
+
 
 class BadRequest(AppError):
     status, code, message = 400, "bad_request", "Bad Request: Request is malformed"
@@ -36,6 +40,10 @@ class ValidationFailed(AppError):
     @classmethod
     def of(cls, field: str, message: str) -> ValidationFailed:
         return cls([FieldProblem(field, message)])
+
+
+class OrderIdTaken(Exception):
+    """The database's unique (site, orderId) constraint refused a new order: a placement racing ours won."""
 
 
 class NotAuthorized(AppError):
@@ -92,6 +100,17 @@ class MethodNotAllowed(AppError):
         self.allowed = allowed
         super().__init__()
 
+    def headers(self) -> dict[str, str]:
+        return {"Allow": allow_header(self.allowed)}
+
+
+def allow_header(methods) -> str:
+    """Every method a path answers: HEAD wherever GET is, and OPTIONS everywhere."""
+    methods = set(methods) | {"OPTIONS"}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
 
 class EcommerceNotEnabled(AppError):
     status, code, message = 409, "ecommerce_not_enabled", "Ecommerce is not yet initialized"
@@ -132,6 +151,9 @@ class TooManyRequests(AppError):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__()
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class IdempotencyKeyReused(AppError):

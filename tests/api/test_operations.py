@@ -118,18 +118,18 @@ def test_readyz_is_503_when_the_database_cannot_be_opened(tmp_path):
 
 def test_readiness_is_checked_again_only_once_its_answer_is_old(tmp_path):
     # Given a database behind on migrations, and a readiness check that keeps an answer 5 seconds
-    engine = create_engine(f"sqlite:///{tmp_path / 'behind.db'}")
+    db = Database(create_engine(f"sqlite:///{tmp_path / 'behind.db'}"))
     clock = Clock(100.0)
-    readiness = Readiness(engine, ttl=5.0, clock=clock)
+    readiness = Readiness(db, ttl=5.0, clock=clock)
     before = readiness.reason()
 
     # When the migrations are applied
-    upgrade(engine)
+    upgrade(db.engine)
     clock.now = 104.9
     soon_after = readiness.reason()
     clock.now = 105.0
     later = readiness.reason()
-    engine.dispose()
+    db.dispose()
 
     # Then the old answer holds until it is 5 seconds old
     assert (before, soon_after, later) == (NOT_CURRENT, NOT_CURRENT, None)

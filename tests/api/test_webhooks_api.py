@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from orderdesk.domain.webhooks import WebhookRow
 from orderdesk.services import access, webhooks
 from orderdesk.store.engine import create_engine
-from orderdesk.store.repositories.webhooks import WebhookRow
 from orderdesk.store.database import Database
 from tests.factories import make_shop, order_body
 from tests.server import RunningServer, start_server

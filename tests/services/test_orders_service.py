@@ -1,14 +1,11 @@
 import json
 
-import msgspec
 import pytest
-import structlog
 
 from orderdesk.api.bodies import convert
 from orderdesk.domain.orders import TransitionNotAllowed
-from orderdesk.errors import Conflict, OrderNotFound, ValidationFailed
+from orderdesk.errors import OrderNotFound, ValidationFailed
 from orderdesk.services import orders
-from orderdesk.services.changes import lock_order, save_change
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.wire import orders as wire
 from orderdesk.wire.requests import UpdateOrder
@@ -61,40 +58,14 @@ def test_a_refused_transition_changes_nothing(db):
     assert [e["action"] for e in _history(db, shop, order.order_id)] == ["place"]
 
 
-def test_a_change_based_on_a_stale_read_is_a_conflict_and_changes_nothing(db):
-    # Every writer locks the row first, so only a writer outside the lock can get here: the unit of work
-    # rolls back and the client is told to try again (409, which the official SDK retries by itself).
-    shop = make_shop(db)
-    order = place(db, shop)
-    with db.unit_of_work() as work:
-        _, stale = lock_order(work, shop.site.id, order.order_id)  # read, and the lock let go
-    orders.fulfill_order(db, shop.site.id, order.order_id, shop.token_id)  # a change under the stale read
-    current, history = orders.get_order(db, shop.site.id, order.order_id), _history(db, shop, order.order_id)
-
-    with structlog.testing.capture_logs() as logs, pytest.raises(Conflict) as refused, db.unit_of_work() as work:
-        repository, _ = lock_order(work, shop.site.id, order.order_id)
-        before = wire.decode(stale.document)
-        save_change(repository, stale, before, msgspec.structs.replace(before, comment="lost"), "update", None)
-        work.commit()
-
-    assert (refused.value.status, refused.value.code) == (409, "conflict")
-    assert logs == [{"event": "order changed outside its lock", "log_level": "warning", "site_id": shop.site.id,
-                     "order_id": order.order_id, "version": 1}]
-    assert refused.value.message == (
-        f"Conflict: Order {order.order_id} was changed by another writer meanwhile; nothing was changed, try again"
-    )
-    assert orders.get_order(db, shop.site.id, order.order_id) == current
-    assert _history(db, shop, order.order_id) == history
-
-
 def test_update_sets_clears_and_leaves_fields(db):
     shop = make_shop(db)
     order = place(db, shop)
     orders.update_order(db, shop.site.id, order.order_id,
-                        orders.parse_update(UpdateOrder(comment="gift", shipping_provider="UPS")), shop.token_id)
+                        UpdateOrder(comment="gift", shipping_provider="UPS").changes(), shop.token_id)
 
     document = orders.update_order(db, shop.site.id, order.order_id,
-                                   orders.parse_update(UpdateOrder(shipping_provider=None)), shop.token_id)
+                                   UpdateOrder(shipping_provider=None).changes(), shop.token_id)
 
     updated = wire.decode(document)
     assert (updated.comment, updated.shipping_provider, updated.shipping_tracking) == ("gift", None, None)

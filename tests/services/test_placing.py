@@ -11,11 +11,12 @@ from orderdesk.errors import ValidationFailed
 from orderdesk.services import placing
 from orderdesk.store.repositories.orders import NewOrder, OrderRepository
 from orderdesk.wire import orders as wire
+from orderdesk.wire.placing import Draft
 from tests.factories import make_shop, order_body, place
 
 
 def _place(db, shop, body):
-    return wire.decode(placing.place_order(db, shop.site, msgspec.convert(body, wire.OrderDoc), shop.token_id))
+    return wire.decode(placing.place_order(db, shop.site, Draft(msgspec.convert(body, wire.OrderDoc)), shop.token_id))
 
 
 def test_computed_fields_are_filled_in(db):
@@ -72,7 +73,7 @@ def test_negative_shipping_or_tax_is_refused(db, kind):
     body = order_body(**{kind: -100})
 
     with pytest.raises(ValidationFailed) as refused:
-        placing.place_order(db, shop.site, msgspec.convert(body, wire.OrderDoc), shop.token_id)
+        _place(db, shop, body)
 
     index = 0 if kind == "shipping" else 1
     assert [(d.field, d.message) for d in refused.value.details][0] == (

@@ -13,15 +13,28 @@ from orderdesk.domain import clock
 from orderdesk.domain.refunds import ItemAsk, RefundAsk, RefundType
 from orderdesk.errors import Conflict, ValidationFailed
 from orderdesk.services import orders, refunding, refunds
-from orderdesk.services.ports import RefundState
+from orderdesk.domain.refunds import RefundState
 from orderdesk.services.reconciler import reconcile
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store import tables
 from orderdesk.store.repositories.refunds import RefundRepository
 from orderdesk.wire import orders as wire
-from orderdesk.wire.refunds import NewRefund
+from orderdesk.domain.refunds import NewRefund
+from orderdesk.store.unit_of_work import read_order
+from orderdesk.wire.refunds import RefundDoc, refund_doc
 from tests.factories import make_shop, place
 from tests.fakes import Directory, ScriptedProcessor
+
+
+def create_refund(*args, **kwargs) -> RefundDoc:
+    """The service's refund as the API shows it."""
+    view = refunds.create_refund(*args, **kwargs)
+    return refund_doc(view.refund, view.items)
+
+
+def get_refund(*args) -> RefundDoc:
+    view = refunds.get_refund(*args)
+    return refund_doc(view.refund, view.items)
 
 
 def ask(order_id: str, kind=RefundType.PRODUCT, amount=None, basis_points=None, items=()) -> NewRefund:
@@ -39,8 +52,8 @@ def test_partial_refunds_that_reach_the_capture_refund_the_order(db):
     order = place(db, shop)  # 58.98
     directory = Directory(ScriptedProcessor())
 
-    first = refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=2000), shop.token_id)
-    refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=3898), shop.token_id)
+    first = create_refund(db, directory, shop.site.id, ask(order.order_id, amount=2000), shop.token_id)
+    create_refund(db, directory, shop.site.id, ask(order.order_id, amount=3898), shop.token_id)
 
     row, made = facts(db, shop, order.order_id)
     refunded = wire.decode(row.document)
@@ -55,11 +68,11 @@ def test_a_refused_refund_changes_nothing(db):
     shop = make_shop(db)
     order = place(db, shop)
     directory = Directory(ScriptedProcessor())
-    refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=5000), shop.token_id)
+    create_refund(db, directory, shop.site.id, ask(order.order_id, amount=5000), shop.token_id)
     before = facts(db, shop, order.order_id)
 
     with pytest.raises(ValidationFailed) as refused:
-        refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=899), shop.token_id)
+        create_refund(db, directory, shop.site.id, ask(order.order_id, amount=899), shop.token_id)
 
     assert [(d.field, d.message) for d in refused.value.details] == [
         ("amount", "The requested refund amount is greater than the available amount.")
@@ -73,7 +86,7 @@ def test_a_disputed_order_cannot_be_refunded_in_part(db):
     order = place(db, shop, status="disputed")
 
     with pytest.raises(Conflict):
-        refunds.create_refund(db, Directory(ScriptedProcessor()), shop.site.id, ask(order.order_id, amount=1), shop.token_id)
+        create_refund(db, Directory(ScriptedProcessor()), shop.site.id, ask(order.order_id, amount=1), shop.token_id)
 
     assert facts(db, shop, order.order_id)[1] == []
 
@@ -82,7 +95,7 @@ def test_a_failed_refund_releases_its_amount(db):
     shop = make_shop(db)
     order = place(db, shop)
 
-    made = refunds.create_refund(db, Directory(ScriptedProcessor(RefundState.FAILED)), shop.site.id,
+    made = create_refund(db, Directory(ScriptedProcessor(RefundState.FAILED)), shop.site.id,
                                  ask(order.order_id, amount=1000), shop.token_id)
 
     row, _ = facts(db, shop, order.order_id)
@@ -94,7 +107,7 @@ def test_the_reconciler_settles_a_refund_whose_outcome_was_lost_asking_with_the_
     shop = make_shop(db)
     order = place(db, shop)
     outage = ScriptedProcessor(None)
-    made = refunds.create_refund(db, Directory(outage), shop.site.id, ask(order.order_id, amount=1000), shop.token_id)
+    made = create_refund(db, Directory(outage), shop.site.id, ask(order.order_id, amount=1000), shop.token_id)
     assert made.state == "pending"
     back = ScriptedProcessor()
 
@@ -102,7 +115,7 @@ def test_the_reconciler_settles_a_refund_whose_outcome_was_lost_asking_with_the_
     reconcile(db, Directory(back), quiet_for=-1)
 
     assert back.asked.count(made.id) == 1
-    assert refunds.get_refund(db, shop.site.id, made.id).state == "succeeded"
+    assert get_refund(db, shop.site.id, made.id).state == "succeeded"
     assert facts(db, shop, order.order_id)[0].refund_reserved == 1000
 
 
@@ -110,7 +123,7 @@ def test_the_webflow_refund_refunds_what_partial_refunds_left(db):
     shop = make_shop(db)
     order = place(db, shop)
     processor = ScriptedProcessor()
-    refunds.create_refund(db, Directory(processor), shop.site.id, ask(order.order_id, amount=1001), shop.token_id)
+    create_refund(db, Directory(processor), shop.site.id, ask(order.order_id, amount=1001), shop.token_id)
 
     document = refunding.refund_order(db, processor, shop.site.id, order.order_id, "requested", shop.token_id)
 
@@ -138,7 +151,7 @@ def run(db, shop, order_id, sequence, processor) -> list:
     results = []
     for refund_ask in sequence:
         try:
-            made = refunds.create_refund(db, Directory(processor), shop.site.id,
+            made = create_refund(db, Directory(processor), shop.site.id,
                                          NewRefund(order_id, "USD", refund_ask, None, {}), shop.token_id)
             results.append(bytes(made.amount))
         except ValidationFailed as refused:
@@ -176,22 +189,22 @@ def test_refunds_end_the_same_one_by_one_or_interleaved(db, sequence, seed):
 def _request(db, refund_id):
     with db.reading() as connection:
         refund = RefundRepository(connection).get(refund_id)
-        document = OrderRepository(connection).document(refund.site_id, refund.order_id)
-    return refunding.refund_request(refund, wire.decode(document))
+        order = read_order(connection, refund.site_id, refund.order_id)
+    return refunding.refund_request(refund, order)
 
 
 def test_an_idempotency_key_used_again_after_24_hours_makes_a_new_refund(db):
     shop = make_shop(db)
     order = place(db, shop)
     directory = Directory(ScriptedProcessor())
-    first = refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=100), shop.token_id, "t:k")
-    retried = refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=100), shop.token_id, "t:k")
+    first = create_refund(db, directory, shop.site.id, ask(order.order_id, amount=100), shop.token_id, "t:k")
+    retried = create_refund(db, directory, shop.site.id, ask(order.order_id, amount=100), shop.token_id, "t:k")
     with db.unit_of_work() as work:  # a day and an hour later
         work.connection.execute(sa.update(tables.refunds).where(tables.refunds.c.id == first.id)
                                 .values(created_on=first_created(first) - 25 * 3600 * 1000))
         work.commit()
 
-    later = refunds.create_refund(db, directory, shop.site.id, ask(order.order_id, amount=200), shop.token_id, "t:k")
+    later = create_refund(db, directory, shop.site.id, ask(order.order_id, amount=200), shop.token_id, "t:k")
 
     _, made = facts(db, shop, order.order_id)
     assert retried.id == first.id
@@ -220,10 +233,10 @@ def test_one_refund_the_reconciler_cannot_ask_about_does_not_stall_the_others(db
     shop = make_shop(db)
     order = place(db, shop)
     outage = Directory(ScriptedProcessor(None))
-    stuck = refunds.create_refund(db, outage, shop.site.id, ask(order.order_id, amount=100), shop.token_id)
-    other = refunds.create_refund(db, outage, shop.site.id, ask(order.order_id, amount=200), shop.token_id)
+    stuck = create_refund(db, outage, shop.site.id, ask(order.order_id, amount=100), shop.token_id)
+    other = create_refund(db, outage, shop.site.id, ask(order.order_id, amount=200), shop.token_id)
 
     reconcile(db, Directory(Exploding(stuck.id)), quiet_for=-1)
 
-    assert refunds.get_refund(db, shop.site.id, stuck.id).state == "pending"
-    assert refunds.get_refund(db, shop.site.id, other.id).state == "succeeded"
+    assert get_refund(db, shop.site.id, stuck.id).state == "pending"
+    assert get_refund(db, shop.site.id, other.id).state == "succeeded"

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from orderdesk.services import webhooks
-from orderdesk.store.repositories.webhooks import WebhookRepository
+from orderdesk.store.repositories.webhooks import DELIVERED, WebhookRepository
+from orderdesk.store.tables import deliveries
+from tests.api.test_webhooks_api import wait_for
 from tests.factories import make_shop, order_body, place
 from tests.server import start_server
 from tests.webhooks.receiver import Receiver
@@ -81,6 +84,16 @@ def subscribe(db, shop, receiver, trigger: str, path: str = "/hook"):
     return webhooks.create_webhook(db, shop.site.id, trigger, receiver.url(path), None, allow_private=True)
 
 
+def settled(db, *webhook_ids: str) -> Counter[str] | None:
+    """The webhooks' deliveries counted by state, once none is pending: from then on no worker sends them
+    anything more, so what their receiver holds is all it will ever get."""
+    with db.reading() as connection:
+        states = Counter(dict(connection.execute(
+            sa.select(deliveries.c.state, sa.func.count()).where(deliveries.c.webhook_id.in_(webhook_ids))
+            .group_by(deliveries.c.state)).all()))
+    return None if states["pending"] else states
+
+
 def api_place(server, shop) -> httpx.Response:
     response = httpx.post(f"{server.api}/sites/{shop.site.id}/orders", json=order_body(), headers=shop.headers)
     assert response.status_code == 201
@@ -110,7 +123,7 @@ def test_every_visible_change_is_sent_and_no_op_changes_send_nothing(quick_serve
     order = place(db, shop)
     url = f"{quick_server.api}/sites/{shop.site.id}/orders/{order.order_id}"
     with Receiver() as receiver:
-        subscribe(db, shop, receiver, "ecomm_order_changed")
+        hook = subscribe(db, shop, receiver, "ecomm_order_changed")
 
         fulfilled = httpx.post(url + "/fulfill", json={}, headers=shop.headers)
         httpx.post(url + "/fulfill", json={}, headers=shop.headers)  # already fulfilled: a no-op
@@ -118,8 +131,11 @@ def test_every_visible_change_is_sent_and_no_op_changes_send_nothing(quick_serve
         updated = httpx.patch(url, json={"comment": "gift"}, headers=shop.headers)
         httpx.patch(url, json={"comment": "gift"}, headers=shop.headers)  # the same again
         received = receiver.wait_for(2)
-        time.sleep(1)  # long enough for a stray delivery to arrive
+        # Each change's deliveries are written with it, before its answer: once they are settled, a stray one
+        # would have been sent already.
+        states = wait_for(lambda: settled(db, hook.id), "the webhook's deliveries to settle")
 
+    assert states == {DELIVERED: 2}
     assert [json.loads(r.body)["triggerType"] for r in receiver.received] == ["ecomm_order_changed"] * 2
     assert [r.body for r in received[:2]] == [
         b'{"triggerType":"ecomm_order_changed","payload":' + fulfilled.content + b"}",
@@ -195,17 +211,19 @@ def test_two_workers_deliver_every_event_once_and_in_order(fresh_database_url, o
                    for _ in range(2)]
         try:
             sent = receiver.wait_for(2 * WORKER_ORDERS, seconds=240)
-            time.sleep(1)  # a duplicate would arrive now
+            states = wait_for(lambda: settled(db, *(hook.id for hook in hooks)), "every delivery to settle")
         finally:
             for worker in workers:
                 worker.send_signal(signal.SIGTERM)
             for worker in workers:
                 worker.wait(timeout=30)
+        # Both workers have exited: whatever either of them sent, a duplicate included, has arrived.
 
     per_hook = {f"/hook/{index}": [json.loads(r.body)["payload"]["orderId"] for r in sent if r.path == f"/hook/{index}"]
                 for index in range(2)}
     with db.reading() as connection:
         attempts = [len(WebhookRepository(connection).attempts(hook.id, limit=10_000)) for hook in hooks]
+    assert states == {DELIVERED: 2 * WORKER_ORDERS}
     assert len(receiver.received) == 2 * WORKER_ORDERS
     assert Counter((r.path, r.headers["x-orderdesk-event-id"]) for r in receiver.received).most_common(1)[0][1] == 1
     assert per_hook == {"/hook/0": placed, "/hook/1": placed}

@@ -7,9 +7,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from orderdesk.config import Settings
 from orderdesk.services import mail, orders
-from orderdesk.store.tables import emails
 from orderdesk.store.database import Database
-from orderdesk.webhooks.mailer import MAX_ATTEMPTS, SmtpServer, parse_smtp_url, send_due
+from orderdesk.webhooks.mailer import RETRY_DELAYS, SmtpServer, parse_smtp_url, send_due
 from tests.factories import make_shop, place
 from tests.server import free_port
 from tests.smtp import smtp_sink
@@ -20,13 +19,6 @@ def fulfilled_with_email(db: Database) -> tuple:
     order = place(db, shop)
     orders.fulfill_order(db, shop.site.id, order.order_id, shop.token_id, send_email=True)
     return shop, order
-
-
-def make_due_now(db: Database) -> None:
-    """Skip the wait before the next attempt (the backoff is minutes long)."""
-    with db.unit_of_work() as work:
-        work.connection.execute(emails.update().values(next_attempt_on=0))
-        work.commit()
 
 
 def test_a_due_email_is_sent_once_and_marked_sent(own_db):
@@ -55,21 +47,26 @@ def test_without_smtp_the_email_is_captured(own_db):
     )
 
 
-def test_a_failing_smtp_server_is_retried_later_then_given_up(own_db):
-    shop, _ = fulfilled_with_email(own_db)
+def test_a_failing_smtp_server_is_retried_after_each_delay_then_given_up(clocked_db):
+    db, time = clocked_db
+    shop, _ = fulfilled_with_email(db)
     settings = Settings(database_url="", smtp_url=f"smtp://127.0.0.1:{free_port()}")  # nothing listens there
     states = []
 
-    for _ in range(MAX_ATTEMPTS):
-        handled = send_due(own_db, settings)
-        not_yet = send_due(own_db, settings)  # the retry waits: nothing is due right after a failure
-        [email] = mail.list_emails(own_db, shop.site.id, 100)
-        states.append((handled, not_yet, email.state, email.attempts))
-        make_due_now(own_db)
+    for delay in (*RETRY_DELAYS, None):
+        handled = send_due(db, settings)
+        [email] = mail.list_emails(db, shop.site.id, 100)
+        early = None
+        if delay is not None:
+            time.advance(delay - 1)
+            early = send_due(db, settings)  # a second before the retry is due
+            time.advance(1)
+        states.append((handled, early, email.state, email.attempts))
 
     assert states == [(1, 0, "pending", 1), (1, 0, "pending", 2), (1, 0, "pending", 3), (1, 0, "pending", 4),
-                      (1, 0, "failed", 5)]
-    assert send_due(own_db, settings) == 0
+                      (1, None, "failed", 5)]
+    time.advance(3600)
+    assert send_due(db, settings) == 0
     assert email.error.startswith("ConnectionRefusedError: ")
     assert email.sent_on is None
 

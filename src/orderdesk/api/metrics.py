@@ -9,24 +9,19 @@ from __future__ import annotations
 
 import os
 
-import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy.exc import SQLAlchemyError
 
-from orderdesk.services.ports import RefundState
-from orderdesk.store.repositories.refunds import RefundRepository
-from orderdesk.store.repositories.webhooks import WebhookRepository
+from orderdesk.domain.refunds import RefundState
+from orderdesk.store import status as database_status
 from orderdesk.store.database import Database
 
 # The classic text format, which every Prometheus reads; Litestar appends the "; charset=utf-8" itself.
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.removesuffix("; charset=utf-8")
-UNROUTED = "unrouted"  # requests that matched no route, or that the Idempotency layer answered itself
+UNROUTED = "unrouted"  # requests that matched no route (and those the server refused before any app)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-log = structlog.get_logger("orderdesk.metrics")
 
 REQUESTS = Counter(
     "orderdesk_http_requests", "HTTP requests answered, by method, route template and status.",
@@ -62,18 +57,14 @@ class DatabaseGauges:
         self.db = db
 
     def collect(self):
-        try:
-            with self.db.reading() as connection:
-                pending = WebhookRepository(connection).pending_count()
-                by_state = RefundRepository(connection).count_by_state()
-        except SQLAlchemyError as error:
-            # The request metrics matter most when the database is in trouble: serve them anyway.
-            log.warning("metrics: the database did not answer", error=str(error))
-            return
+        backlog = database_status.backlog(self.db)
+        if backlog is None:
+            return  # the request metrics matter most when the database is in trouble: serve them anyway
         yield GaugeMetricFamily("orderdesk_webhook_deliveries_pending",
                                 "Webhook deliveries waiting in the outbox (not yet delivered or given up).",
-                                value=pending)
+                                value=backlog.pending_deliveries)
         refunds = GaugeMetricFamily("orderdesk_refunds", "Refunds by state.", labels=["state"])
+        by_state = backlog.refunds_by_state
         for state in sorted({*(state.value for state in RefundState), *by_state}):
             refunds.add_metric([state], by_state.get(state, 0))
         yield refunds

@@ -10,8 +10,8 @@ import time
 import structlog
 
 from orderdesk.api import metrics
-from orderdesk.api.errors import allow_header, send_error, send_response
-from orderdesk.errors import BadRequest
+from orderdesk.api.errors import send_error, send_response
+from orderdesk.errors import BadRequest, allow_header
 
 log = structlog.get_logger("orderdesk.http")
 

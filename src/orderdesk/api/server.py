@@ -9,7 +9,7 @@ through a body, holds its connection, its file descriptor and its buffers for ev
   byte (a new connection's clock starts when it opens); no more than MAX_HEADER_BYTES of them;
 - body: a request body that goes `body_timeout` seconds without a byte, while the app waits for it, is
   answered 408 and the connection closed; the rest of a body the app answered without reading (the
-  gate's 401) is read and dropped, and must arrive within `body_timeout` seconds of that answer (or
+  pipeline's 401) is read and dropped, and must arrive within `body_timeout` seconds of that answer (or
   without a `keep_alive_timeout` of silence), or the connection is closed;
 - idle: uvicorn's keep-alive timeout (`keep_alive_timeout`), which also applies when the bytes that
   arrive between requests start no request;
@@ -29,13 +29,12 @@ import time
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from orderdesk.api import metrics
-from orderdesk.api.errors import send_error
+from orderdesk.api.errors import error_parts, send_error
 from orderdesk.api.middleware import RequestContext, new_request_id
 from orderdesk.config import Settings
 from orderdesk.errors import (
     AppError, BadRequest, HeadersTooLarge, RequestTimeout, TooManyConnections, URLTooLong,
 )
-from orderdesk.wire.errors import error_body
 
 MAX_HEADER_BYTES = 64 * 1024  # of a URL, and of the headers; ours are a few hundred bytes
 OVER_CAP_HEADER_SECONDS = 1.0
@@ -151,7 +150,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
                 # The client waits for a 100 Continue before it sends the body: it never will now.
                 self.transport.close()
                 return
-            # Answered without its body (a 401 from the gate): the rest is read and dropped, for a while.
+            # Answered without its body (the pipeline's 401): the rest is read and dropped, for a while.
             self._arm(self.settings.body_timeout, self.transport.close)
 
     # --- refusals -----------------------------------------------------------------------------------
@@ -199,9 +198,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             return
         request_id = (cycle.scope.get("state", {}).get("request_id") if cycle is not None else None) \
             or new_request_id()
-        body = error_body(error)
-        head = [STATUS_LINE[error.status], *(name + b": " + value + b"\r\n"
-                                             for name, value in self.server_state.default_headers),
+        # Written straight to the connection, ahead of anything the app would send, yet the same answer.
+        status, headers, body = error_parts(error)
+        head = [STATUS_LINE[status], *(name + b": " + value + b"\r\n"
+                                       for name, value in [*self.server_state.default_headers, *headers]),
                 b"content-type: application/json\r\n", b"content-length: %d\r\n" % len(body),
                 b"x-request-id: " + request_id.encode() + b"\r\n", b"connection: close\r\n\r\n"]
         self.transport.write(b"".join(head) + body)
@@ -212,7 +212,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             cycle.message_event.set()
         else:
             method = self.scope.get("method", "other") if self.scope is not None else "other"
-            metrics.record_request(method, metrics.UNROUTED, error.status, time.perf_counter() - self._started)
+            metrics.record_request(method, metrics.UNROUTED, status, time.perf_counter() - self._started)
 
     def _arm(self, seconds: float, callback) -> None:
         self._disarm()

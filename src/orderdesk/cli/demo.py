@@ -7,7 +7,7 @@ from orderdesk.cli.serve import HostOption, PortOption, run_server
 from orderdesk.cli.worker import RetryIntervalOption
 from orderdesk.domain.sites import Scope
 from orderdesk.services import access
-from orderdesk.services.seeding import seed_orders
+from orderdesk.seed.orders import seed_orders
 
 DEMO_ORDERS = 200
 

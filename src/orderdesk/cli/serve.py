@@ -21,7 +21,7 @@ from orderdesk.cli.worker import RetryIntervalOption
 from orderdesk.config import Settings
 from orderdesk.logs import uvicorn_log_config
 from orderdesk.services import access
-from orderdesk.services.seeding import seed_orders
+from orderdesk.seed.orders import seed_orders
 
 HostOption = Annotated[str | None, typer.Option(help="Interface to listen on.", envvar="ORDERDESK_HOST")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on.", envvar="ORDERDESK_PORT")]

@@ -12,10 +12,10 @@ from orderdesk.cli.admin import _when
 from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
 from orderdesk.config import Settings
 from orderdesk.domain import clock
+from orderdesk.domain.webhooks import WebhookRow
 from orderdesk.errors import AppError, WebhookNotFound
 from orderdesk.services import access, webhooks
-from orderdesk.services.outbox import TRIGGERS
-from orderdesk.store.repositories.webhooks import WebhookRow
+from orderdesk.store.outbox import TRIGGERS
 from orderdesk.store.database import Database
 from orderdesk.webhooks.addresses import TargetRefused, check_url
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from orderdesk.background import Background, delivery_jobs
 from orderdesk.cli.common import DatabaseOption, err, open_database, settings
-from orderdesk.webhooks.delivery import delivery_loop
 
 RetryIntervalOption = Annotated[
     float | None,
@@ -25,11 +25,11 @@ def worker(database: DatabaseOption = None, webhook_retry_interval: RetryInterva
     """
     config = settings(database, webhook_retry_interval=webhook_retry_interval)
     db = open_database(config)
-    loop = delivery_loop(db, config)
+    loop = Background(delivery_jobs(db, config))
     signal.signal(signal.SIGTERM, lambda *_: loop.stop())
     signal.signal(signal.SIGINT, lambda *_: loop.stop())
+    loop.start()
     err.print(f"orderdesk worker delivering from {config.database_url} "
               f"(retries every {config.webhook_retry_interval:g} s; Ctrl-C stops)")
-    loop.start()
     loop.wait()
     db.dispose()

@@ -7,10 +7,66 @@ take from products and product tax. Splits use the largest remainder method, so 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from orderdesk.domain.money import allocate, percent_of
+
+
+class RefundState(StrEnum):
+    PENDING = "pending"
+    PENDING_INFORMATION = "pending_information"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+UNSETTLED = frozenset({RefundState.PENDING, RefundState.PENDING_INFORMATION})
+HOLDING = UNSETTLED | {RefundState.SUCCEEDED}  # states whose amount is reserved
+FINAL_FAILURES = frozenset({RefundState.FAILED, RefundState.EXPIRED})
+
+
+class RefundSettled(Exception):
+    """The refund reached its end already; nothing moves it again."""
+
+
+def next_state(current: str, outcome: str) -> RefundState | None:
+    """The state a processor's answer moves a refund to, or None when it stays as it is.
+
+    Pending and pending_information move to any state; succeeded, failed and expired are final.
+    """
+    if current not in UNSETTLED:
+        raise RefundSettled(current)
+    return None if outcome == current else RefundState(outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """One refund asked of a processor, as recorded (times in Unix ms)."""
+
+    id: str
+    site_id: str
+    order_id: str
+    amount: int
+    currency: str
+    state: str
+    reason: str | None
+    processor_reference: str | None
+    failure_reason: str | None
+    created_on: int
+    updated_on: int
+    refund_type: str = "product"
+    refunded_amount: int = 0
+    breakdown: str = "{}"  # JSON: how the amount splits over products, shipping, tax and items
+    metadata: str = "{}"
+    processor: str = "simulated"
+    request_key: str | None = None
+    expires_on: int | None = None
+
+    @property
+    def holds_money(self) -> bool:
+        return self.state in HOLDING
 
 
 class RefundType(StrEnum):
@@ -41,6 +97,17 @@ class PartialTaxRefund(Exception):
     def __init__(self, remaining: int) -> None:
         self.remaining = remaining
         super().__init__(f"A tax refund must be the whole remaining tax ({remaining}).")
+
+
+@dataclass(frozen=True, slots=True)
+class NewRefund:
+    """A request for a refund of part of an order (the Refunds resource's create)."""
+
+    order_id: str
+    currency: str
+    ask: RefundAsk
+    reason: str | None
+    metadata: dict[str, str]
 
 
 class InvalidItem(Exception):
@@ -74,6 +141,18 @@ class Pools:
 
     def covers(self, other: Pools) -> bool:
         return all(a >= b for a, b in zip(self.parts(), other.parts(), strict=True))
+
+    def to_json(self) -> str:
+        """As a refund row keeps its breakdown."""
+        return json.dumps({"products": self.products, "shipping": self.shipping, "productTax": self.product_tax,
+                           "shippingTax": self.shipping_tax}, separators=(",", ":"))
+
+
+def pools_of(breakdown: str) -> Pools:
+    """A refund row's breakdown (`Pools.to_json`) read back."""
+    values = json.loads(breakdown)
+    return Pools(values.get("products", 0), values.get("shipping", 0), values.get("productTax", 0),
+                 values.get("shippingTax", 0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from orderdesk.config import Settings
 from orderdesk.payments.simulated import SimulatedProcessor
 from orderdesk.services.ports import PaymentProcessor, ProcessorUnavailable
-from orderdesk.store.repositories.processors import SiteProcessorRepository
 from orderdesk.store.database import Database
 
 
@@ -35,8 +34,8 @@ class Processors:
         return processor
 
     def _stripe(self, site_id: str) -> PaymentProcessor | None:
-        with self.db.reading() as connection:
-            config = SiteProcessorRepository(connection).get(site_id)
+        with self.db.reader() as read:
+            config = read.processors.get(site_id)
         if config is None or config.kind != "stripe":
             return None
         from orderdesk.payments.stripe import StripeProcessor

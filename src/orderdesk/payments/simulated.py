@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import time
 
-from orderdesk.domain import clock
 from orderdesk.payments.vocabulary import REASON_WORDS
-from orderdesk.services.ports import RefundOutcome, RefundRequest, RefundState
+from orderdesk.domain.refunds import RefundState
+from orderdesk.services.ports import RefundOutcome, RefundRequest
 from orderdesk.store.repositories.simulated import SimulatedLedger
 from orderdesk.store.database import Database
 
 DECLINES_AT_ONCE = "4111"  # fails at once: card_declined
 FAILS_LATER = "5126"  # pending, then failed: expired_or_canceled_card
 NEEDS_BANK_DETAILS = "0839"  # pending_information, then expired
-
 
 
 class SimulatedProcessor:
@@ -42,8 +41,8 @@ class SimulatedProcessor:
     def refund(self, request: RefundRequest) -> RefundOutcome:
         if self.delay:
             time.sleep(self.delay)
-        now = clock.to_millis(clock.now())
         with self.db.unit_of_work() as work:
+            now = work.now_millis()  # the database's clock: the delays are its time, not the wall's
             first_asked, _ = SimulatedLedger(work.connection).ask(
                 request.refund_id, reference(request.refund_id), request.amount, request.currency,
                 (request.payment.card_last4 or "")[:4] or None, request.reason, now,

@@ -8,7 +8,8 @@ import requests
 import stripe
 
 from orderdesk.payments.vocabulary import REASON_WORDS
-from orderdesk.services.ports import ProcessorUnavailable, RefundOutcome, RefundRequest, RefundState
+from orderdesk.domain.refunds import RefundState
+from orderdesk.services.ports import ProcessorUnavailable, RefundOutcome, RefundRequest
 
 # The library's first request would otherwise write an id file into the server user's home
 # directory and report the host's platform to Stripe; a self-hosted server should do neither.

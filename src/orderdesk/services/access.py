@@ -8,10 +8,9 @@ import secrets
 
 from orderdesk.domain import clock, ids
 from orderdesk.domain.sites import Scope, Site, Token
+from orderdesk.domain.currencies import is_known_currency
 from orderdesk.errors import NotAuthorized, ValidationFailed
-from orderdesk.store.repositories.sites import SiteRepository, TokenRepository
 from orderdesk.store.database import Database
-from orderdesk.wire.money import is_known_currency
 
 DEFAULT_APPLICATION_FEE_BPS = 200  # Webflow's 2% transaction fee on the Standard ecommerce plan
 # Touching last_used on every request would make every read a write; once a minute is enough.
@@ -29,22 +28,22 @@ def create_site(db: Database, name: str, currency: str = "USD", ecommerce_enable
         raise ValidationFailed.of("currency", f"{currency!r} is not an ISO 4217 currency code")
     if not name.strip():
         raise ValidationFailed.of("name", "must not be empty")
-    now = clock.to_millis(clock.now())
+    now = clock.to_millis(db.clock.now())
     site = Site(ids.object_id(), name, ecommerce_enabled, currency, application_fee_bps, now, now)
     with db.unit_of_work() as work:
-        SiteRepository(work.connection).add(site)
+        work.sites.add(site)
         work.commit()
     return site
 
 
 def list_sites(db: Database) -> list[Site]:
-    with db.reading() as connection:
-        return SiteRepository(connection).all()
+    with db.reader() as read:
+        return read.sites.all()
 
 
 def get_site(db: Database, site_id: str) -> Site | None:
-    with db.reading() as connection:
-        return SiteRepository(connection).get(site_id)
+    with db.reader() as read:
+        return read.sites.get(site_id)
 
 
 def create_token(db: Database, site_id: str, scopes: list[str], rate_limit: int | None = None) -> tuple[str, Token]:
@@ -59,23 +58,23 @@ def create_token(db: Database, site_id: str, scopes: list[str], rate_limit: int 
     if rate_limit is not None and rate_limit < 0:
         raise ValidationFailed.of("rateLimit", "must be 0 (unlimited) or more")
     secret = secrets.token_hex(32)
-    token = Token(ids.object_id(), site_id, granted, rate_limit, clock.to_millis(clock.now()), None, None)
+    token = Token(ids.object_id(), site_id, granted, rate_limit, clock.to_millis(db.clock.now()), None, None)
     with db.unit_of_work() as work:
-        if SiteRepository(work.connection).get(site_id) is None:
+        if work.sites.get(site_id) is None:
             raise ValidationFailed.of("site", f"no site {site_id}")
-        TokenRepository(work.connection).add(token, hash_token(secret))
+        work.tokens.add(token, hash_token(secret))
         work.commit()
     return secret, token
 
 
 def list_tokens(db: Database, site_id: str | None = None) -> list[Token]:
-    with db.reading() as connection:
-        return TokenRepository(connection).list(site_id)
+    with db.reader() as read:
+        return read.tokens.list(site_id)
 
 
 def revoke_token(db: Database, token_id: str) -> bool:
     with db.unit_of_work() as work:
-        revoked = TokenRepository(work.connection).revoke(token_id, clock.to_millis(clock.now()))
+        revoked = work.tokens.revoke(token_id, work.now_millis())
         work.commit()
     return revoked
 
@@ -87,9 +86,9 @@ def authenticate(db: Database, presented: str) -> tuple[Token, Site]:
     if found is None or not hmac.compare_digest(found[2], digest):
         raise NotAuthorized()
     token, site, _ = found
-    now = clock.to_millis(clock.now())
+    now = clock.to_millis(db.clock.now())
     if token.last_used_on is None or now - token.last_used_on > LAST_USED_RESOLUTION_MS:
         with db.unit_of_work() as work:
-            TokenRepository(work.connection).touch(token.id, now)
+            work.tokens.touch(token.id, now)
             work.commit()
     return token, site

@@ -9,7 +9,7 @@ import msgspec
 
 from orderdesk.domain import clock
 from orderdesk.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, ValidationFailed
-from orderdesk.store.repositories.idempotency import RUNNING, IdempotencyKeys, KeyRow
+from orderdesk.store.repositories.idempotency import RUNNING, KeyRow
 from orderdesk.store.database import Database
 
 MAX_KEY_LENGTH = 255
@@ -49,9 +49,9 @@ def begin(db: Database, token_id: str, key: str, request: str) -> Claim | Stored
     if not 0 < len(key) <= MAX_KEY_LENGTH:
         raise ValidationFailed.of("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} characters")
     for _ in range(_CLAIM_ATTEMPTS):
-        now = clock.to_millis(clock.now())
+        now = clock.to_millis(db.clock.now())
         with db.unit_of_work() as work:
-            keys = IdempotencyKeys(work.connection)
+            keys = work.idempotency_keys
             row_id = keys.claim(token_id, key, request, now)
             if row_id is None:
                 found = keys.get(token_id, key)
@@ -86,22 +86,22 @@ def finish(db: Database, claim: Claim, status: int, content_type: str | None, bo
         abandon(db, claim)
         return
     with db.unit_of_work() as work:
-        IdempotencyKeys(work.connection).complete(claim.row_id, claim.started_on, status, content_type, body)
+        work.idempotency_keys.complete(claim.row_id, claim.started_on, status, content_type, body)
         work.commit()
 
 
 def abandon(db: Database, claim: Claim) -> None:
     """Release the key: the request ended without a response worth keeping."""
     with db.unit_of_work() as work:
-        IdempotencyKeys(work.connection).release(claim.row_id, claim.started_on)
+        work.idempotency_keys.release(claim.row_id, claim.started_on)
         work.commit()
 
 
 def purge_expired(db: Database) -> int:
     """Delete keys past their 24 hours; how many went."""
     with db.unit_of_work() as work:
-        purged = IdempotencyKeys(work.connection).delete_created_before(
-            clock.to_millis(clock.now()) - KEY_LIFETIME_MS
+        purged = work.idempotency_keys.delete_created_before(
+            work.now_millis() - KEY_LIFETIME_MS
         )
         work.commit()
     return purged

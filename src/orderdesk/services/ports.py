@@ -1,18 +1,14 @@
-"""What services ask of the outside world: a payment processor, found per site."""
+"""What services ask of the outside world: a payment processor, found per site; an order to place."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from datetime import datetime
 from typing import Protocol
 
-
-class RefundState(StrEnum):
-    PENDING = "pending"
-    PENDING_INFORMATION = "pending_information"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    EXPIRED = "expired"
+from orderdesk.domain.orders import Order
+from orderdesk.domain.refunds import RefundState
+from orderdesk.domain.sites import Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,4 +67,20 @@ class ProcessorDirectory(Protocol):
 
     def named(self, site_id: str, name: str) -> PaymentProcessor:
         """The processor called `name` for this site (the one an earlier refund went to)."""
+        ...
+
+
+class OrderDraft(Protocol):
+    """An order as a client placed it, not checked yet (wire/placing.py's Draft)."""
+
+    @property
+    def wanted_id(self) -> str | None:
+        """The orderId the client asked for, or None to have one made."""
+        ...
+
+    def complete(self, site: Site, order_id: str | None, now: datetime) -> Order:
+        """The order with every computed field filled in; raises ValidationFailed naming every problem.
+
+        `order_id` is None when the wanted id is taken or malformed: the refusal names it with the rest.
+        """
         ...

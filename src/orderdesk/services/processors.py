@@ -13,11 +13,9 @@ from orderdesk.errors import AppError, FieldProblem, SiteNotFound, ValidationFai
 from orderdesk.services import disputes, refunding
 from orderdesk.domain.addresses import is_web_url
 from orderdesk.services.ports import RefundOutcome
-from orderdesk.store.repositories.orders import OrderRepository
-from orderdesk.store.repositories.processor_events import ProcessorEventLog
-from orderdesk.store.repositories.processors import SiteProcessor, SiteProcessorRepository
-from orderdesk.store.repositories.refunds import RefundRepository, RefundRow
-from orderdesk.store.repositories.sites import SiteRepository
+from orderdesk.store.repositories.processors import SiteProcessor
+from orderdesk.domain.refunds import Refund
+from orderdesk.store.repositories.refunds import RefundRepository
 from orderdesk.store.database import Database
 
 STRIPE = "stripe"
@@ -41,10 +39,10 @@ def set_stripe_processor(db: Database, site_id: str, secret_key: str, api_base: 
         problems.append(FieldProblem("webhookSecret", "must be a Stripe webhook signing secret (whsec_...)"))
     if problems:
         raise ValidationFailed(problems)
-    config = SiteProcessor(site_id, STRIPE, secret_key, api_base, webhook_secret, clock.to_millis(clock.now()))
+    config = SiteProcessor(site_id, STRIPE, secret_key, api_base, webhook_secret, clock.to_millis(db.clock.now()))
     with db.unit_of_work() as work:
-        _check_site(work.connection, site_id)
-        SiteProcessorRepository(work.connection).put(config)
+        _check_site(work, site_id)
+        work.processors.put(config)
         work.commit()
     return config
 
@@ -52,21 +50,21 @@ def set_stripe_processor(db: Database, site_id: str, secret_key: str, api_base: 
 def use_simulated_processor(db: Database, site_id: str) -> bool:
     """Back to the simulated processor; False when the site used it already."""
     with db.unit_of_work() as work:
-        _check_site(work.connection, site_id)
-        removed = SiteProcessorRepository(work.connection).remove(site_id)
+        _check_site(work, site_id)
+        removed = work.processors.remove(site_id)
         work.commit()
     return removed
 
 
-def _check_site(connection, site_id: str) -> None:
-    if SiteRepository(connection).get(site_id) is None:
+def _check_site(work: UnitOfWork, site_id: str) -> None:
+    if work.sites.get(site_id) is None:
         raise ValidationFailed.of("site", f"no site {site_id}")
 
 
 def stripe_webhook_secret(db: Database, site_id: str) -> str:
     """The secret the site's Stripe events are signed with; a site without one has no such endpoint."""
-    with db.reading() as connection:
-        config = SiteProcessorRepository(connection).get(site_id)
+    with db.reader() as read:
+        config = read.processors.get(site_id)
     if config is None or config.kind != STRIPE or not config.webhook_secret:
         raise SiteNotFound()
     return config.webhook_secret
@@ -111,10 +109,10 @@ def receive_event(db: Database, site_id: str, event: ProcessorEvent) -> Receipt:
     try:
         with db.unit_of_work() as work:
             # Noted in the same transaction as the change: applied exactly once, even across a crash.
-            if not ProcessorEventLog(work.connection).add(key, site_id, event.type, clock.to_millis(clock.now())):
+            if not work.processor_events.add(key, site_id, event.type, work.now_millis()):
                 return Receipt.REPLAYED
             changed = event.subject is not None and _apply_payment_event(work, site_id, event.subject)
-            work.commit()
+            work.commit(disputes.action_of(event.subject.change) if event.subject is not None else None)
     except AppError as refusal:
         log.warning("processor event refused", site_id=site_id, event_id=event.id, type=event.type,
                     reason=refusal.message)
@@ -123,7 +121,7 @@ def receive_event(db: Database, site_id: str, event: ProcessorEvent) -> Receipt:
 
 
 def _apply_payment_event(work, site_id: str, event: PaymentEvent) -> bool:
-    order_id = OrderRepository(work.connection).by_payment_reference(site_id, list(event.payment_references))
+    order_id = work.orders.repository.by_payment_reference(site_id, list(event.payment_references))
     if order_id is None:
         return False  # a payment that is not one of this site's orders
     return disputes.apply_order_event(work, site_id, order_id, event.change)[1]
@@ -134,15 +132,15 @@ def _receive_refund_event(db: Database, site_id: str, key: str, event: Processor
     # is lost in between is settled by the reconciler, which asks the processor itself.
     if not _note(db, key, site_id, event.type):
         return Receipt.REPLAYED
-    with db.reading() as connection:
-        refund = _refund_of(RefundRepository(connection), site_id, subject)
+    with db.reader() as read:
+        refund = _refund_of(read.refunds, site_id, subject)
     if refund is None or refund.processor != event.processor:
         return Receipt.IGNORED
     changed = refunding.record_outcome(db, refund.id, subject.outcome)
     return Receipt.APPLIED if changed else Receipt.IGNORED
 
 
-def _refund_of(refunds: RefundRepository, site_id: str, subject: RefundEvent) -> RefundRow | None:
+def _refund_of(refunds: RefundRepository, site_id: str, subject: RefundEvent) -> Refund | None:
     found = refunds.get(subject.refund_id, site_id) if subject.refund_id else None
     if found is None and subject.outcome.processor_reference:
         found = refunds.by_processor_reference(site_id, subject.outcome.processor_reference)
@@ -151,6 +149,6 @@ def _refund_of(refunds: RefundRepository, site_id: str, subject: RefundEvent) ->
 
 def _note(db: Database, key: str, site_id: str, event_type: str) -> bool:
     with db.unit_of_work() as work:
-        added = ProcessorEventLog(work.connection).add(key, site_id, event_type, clock.to_millis(clock.now()))
+        added = work.processor_events.add(key, site_id, event_type, work.now_millis())
         work.commit()
     return added

@@ -7,9 +7,9 @@ import secrets
 from dataclasses import dataclass
 
 from orderdesk.domain import clock, ids
+from orderdesk.domain.webhooks import AttemptRow, WebhookRow
 from orderdesk.errors import IncompatibleFilter, UnsupportedTrigger, ValidationFailed, WebhookNotFound
-from orderdesk.services.outbox import TRIGGERS
-from orderdesk.store.repositories.webhooks import AttemptRow, WebhookRepository, WebhookRow
+from orderdesk.store.outbox import TRIGGERS
 from orderdesk.store.database import Database
 from orderdesk.webhooks.addresses import TargetRefused, check_url
 
@@ -49,9 +49,9 @@ def create_webhook(db: Database, site_id: str, trigger_type: object, url: object
     if filter_ not in (None, {}):
         raise IncompatibleFilter()
     webhook = WebhookRow(ids.object_id(), site_id, trigger, url, secrets.token_hex(32),
-                         clock.to_millis(clock.now()), None, None)
+                         clock.to_millis(db.clock.now()), None, None)
     with db.unit_of_work() as work:
-        repository = WebhookRepository(work.connection)
+        repository = work.webhooks
         repository.lock_site(site_id)
         if repository.count(site_id, trigger) >= MAX_PER_TRIGGER:
             raise ValidationFailed.of("triggerType", f"a site has at most {MAX_PER_TRIGGER} webhooks for {trigger}")
@@ -71,15 +71,15 @@ class WebhookPage:
 def list_webhooks(db: Database, site_id: str, offset: int, limit: int) -> WebhookPage:
     """Oldest first; `limit` is capped at 100 as Webflow does."""
     limit = min(limit, MAX_PAGE)
-    with db.reading() as connection:
-        found, total = WebhookRepository(connection).for_site(site_id, offset, limit)
+    with db.reader() as read:
+        found, total = read.webhooks.for_site(site_id, offset, limit)
     return WebhookPage(found, limit, offset, total)
 
 
 def get_webhook(db: Database, site_id: str, webhook_id: str) -> WebhookRow:
     """The webhook, if it belongs to `site_id`; another site's webhook is as missing as none."""
-    with db.reading() as connection:
-        webhook = WebhookRepository(connection).get(webhook_id)
+    with db.reader() as read:
+        webhook = read.webhooks.get(webhook_id)
     if webhook is None or webhook.site_id != site_id:
         raise WebhookNotFound()
     return webhook
@@ -88,7 +88,7 @@ def get_webhook(db: Database, site_id: str, webhook_id: str) -> WebhookRow:
 def delete_webhook(db: Database, site_id: str, webhook_id: str) -> None:
     get_webhook(db, site_id, webhook_id)
     with db.unit_of_work() as work:
-        WebhookRepository(work.connection).remove(webhook_id)
+        work.webhooks.remove(webhook_id)
         work.commit()
 
 
@@ -96,15 +96,15 @@ def reactivate_webhook(db: Database, site_id: str, webhook_id: str) -> WebhookRo
     """Deliveries start again, in order, from the oldest one still pending."""
     get_webhook(db, site_id, webhook_id)
     with db.unit_of_work() as work:
-        WebhookRepository(work.connection).set_deactivated(webhook_id, None)
+        work.webhooks.set_deactivated(webhook_id, None)
         work.commit()
     return get_webhook(db, site_id, webhook_id)
 
 
 def delivery_attempts(db: Database, site_id: str, webhook_id: str, limit: int = 100) -> list[AttemptRow]:
     get_webhook(db, site_id, webhook_id)
-    with db.reading() as connection:
-        return WebhookRepository(connection).attempts(webhook_id, limit)
+    with db.reader() as read:
+        return read.webhooks.attempts(webhook_id, limit)
 
 
 def redeliver(db: Database, site_id: str, webhook_id: str, delivery_id: str) -> int:
@@ -113,10 +113,10 @@ def redeliver(db: Database, site_id: str, webhook_id: str, delivery_id: str) -> 
     if not _DELIVERY_ID.fullmatch(delivery_id):
         raise WebhookNotFound(DELIVERY_NOT_FOUND)
     with db.unit_of_work() as work:
-        repository = WebhookRepository(work.connection)
+        repository = work.webhooks
         found = repository.delivery(webhook_id, int(delivery_id))
         if found is None:
             raise WebhookNotFound(DELIVERY_NOT_FOUND)
-        (new_id,) = repository.add_deliveries(found[0], [webhook_id], clock.to_millis(clock.now()))
+        (new_id,) = repository.add_deliveries(found[0], [webhook_id], work.now_millis())
         work.commit()
     return new_id

@@ -7,9 +7,11 @@ from contextlib import contextmanager
 
 from sqlalchemy.engine import Connection, Engine
 
+from orderdesk.domain import clock
+from orderdesk.domain.clock import Clock
 from orderdesk.store.engine import create_engine, is_sqlite
-from orderdesk.store.lookups import Lookups
-from orderdesk.store.unit_of_work import UnitOfWork
+from orderdesk.store.quick import Lookups, QuickPool
+from orderdesk.store.unit_of_work import Reader, UnitOfWork
 
 # Every request makes one or two lookups, each one short statement: half of a process's connections
 # serve them, the other half the engine's units of work. With fewer lookup connections than threads that
@@ -23,10 +25,12 @@ class Database:
     """Hands out connections: `reading()` for queries, `unit_of_work()` for writes, and `lookups` for the
     few reads every request makes."""
 
-    def __init__(self, engine: Engine, lookup_connections: int = DEFAULT_LOOKUP_CONNECTIONS) -> None:
+    def __init__(self, engine: Engine, lookup_connections: int = DEFAULT_LOOKUP_CONNECTIONS,
+                 time: Clock = clock.SYSTEM) -> None:
         self.engine = engine
+        self.clock = time  # the one time every unit of work reads
         self.is_sqlite = is_sqlite(str(engine.url))
-        self.lookups = Lookups(engine, lookup_connections)
+        self.lookups = Lookups(QuickPool(engine, lookup_connections))
 
     @classmethod
     def connect(cls, url: str, connections: int, checkpoint_on_commit: bool = True) -> Database:
@@ -42,11 +46,17 @@ class Database:
             yield connection
 
     @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """The repositories, for reads in one transaction (services read through this)."""
+        with self.reading() as connection:
+            yield Reader(connection, self.clock)
+
+    @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         with self.engine.connect() as connection:
             connection = connection.execution_options(writing=True)
             transaction = connection.begin()
-            work = UnitOfWork(connection)
+            work = UnitOfWork(connection, self.clock)
             try:
                 yield work
             except BaseException:

@@ -6,17 +6,16 @@ webhook. Claims are leases, so a worker that dies mid-delivery leaves its delive
 again (at least once), and two workers never send the same attempt: an attempt ends by its deadline
 (`webhook_timeout`), and the lease outlasts the deadline by `LEASE_MARGIN`.
 
-Attempts run side by side on one event loop, at most `webhook_concurrency` at once, each the head of
-a different webhook's queue (so every webhook's events still go in order); one slow receiver holds
-only its own webhook. A slot whose delivery succeeded goes on with that webhook's next due one,
-claimed in the transaction that records the last (`CHAIN` in a row at most). Emails go out on a loop
-of their own (`mailer`), never behind a receiver.
+Attempts run side by side on the background loop (`orderdesk.background`), at most
+`webhook_concurrency` at once, each the head of a different webhook's queue (so every webhook's events
+still go in order); one slow receiver holds only its own webhook. A slot whose delivery succeeded goes
+on with that webhook's next due one, claimed in the transaction that records the last (`CHAIN` in a
+row at most). Emails are a job of their own (`mailer`), never behind a receiver.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -29,8 +28,7 @@ from orderdesk.config import Settings
 from orderdesk.domain import clock
 from orderdesk.store.repositories.webhooks import Claimed, WebhookRepository
 from orderdesk.store.database import Database
-from orderdesk.webhooks import mailer, sending
-from orderdesk.webhooks.loops import Loops, WorkLoop
+from orderdesk.webhooks import sending
 from orderdesk.webhooks.sending import Attempt
 
 log = structlog.get_logger("orderdesk.webhooks")
@@ -92,7 +90,7 @@ class Deliverer:
                            go_on: bool) -> Claimed | None:
         # Begun only while the lease outlasts the deadline by half its margin or more (it was claimed a
         # moment ago), so the outcome is recorded before anyone else may claim the delivery.
-        left = (claimed.claimed_until - clock.to_millis(clock.now())) / 1000 - self.settings.webhook_timeout
+        left = (claimed.claimed_until - clock.to_millis(self.db.clock.now())) / 1000 - self.settings.webhook_timeout
         if left < LEASE_MARGIN / 2:
             await self.release(claimed)
             return None
@@ -107,7 +105,7 @@ class Deliverer:
     def record(self, claimed: Claimed, attempt: Attempt, go_on: bool = False) -> Claimed | None:
         """Record the attempt and settle the delivery; with `go_on`, the webhook's next delivery if one is
         due, claimed in the same transaction (one write per delivery while a webhook has a backlog)."""
-        at = clock.to_millis(clock.now())
+        at = clock.to_millis(self.db.clock.now())
         following = None
         with self.db.unit_of_work() as work:
             repository = WebhookRepository(work.connection)
@@ -139,7 +137,7 @@ class Deliverer:
         self._resolver.shutdown(wait=False, cancel_futures=True)  # a hung lookup must not hold the shutdown
 
     def _claim(self, limit: int) -> list[Claimed]:
-        now = clock.to_millis(clock.now())
+        now = clock.to_millis(self.db.clock.now())
         with self.db.reading() as connection:
             if not WebhookRepository(connection).anything_due(now):  # an idle worker takes no write lock
                 return []
@@ -157,58 +155,41 @@ class Deliverer:
         return await asyncio.get_running_loop().run_in_executor(self._database, partial(function, *args))
 
 
-class DeliveryLoop:
-    """A thread with an event loop of its own that keeps up to `concurrency` attempts in flight, and
-    claims again as soon as one ends."""
+class Deliveries:
+    """The background job of deliveries: each pass fills the free slots, up to `concurrency` attempts in
+    flight on the loop, and an attempt that ends wakes the job to claim again at once."""
+
+    name = "deliveries"
+    idle = IDLE
 
     def __init__(self, deliverer: Deliverer) -> None:
         self.deliverer = deliverer
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="orderdesk-deliveries",
-                                        daemon=True)
+        self._in_flight: set[asyncio.Task[None]] = set()
 
-    def start(self) -> None:
-        self._thread.start()
+    async def open(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+        self._pool = sending.new_pool(self.deliverer.concurrency)
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-        self.deliverer.close()
+    async def run(self) -> int:
+        free = self.deliverer.concurrency - len(self._in_flight)
+        for claimed in await self.deliverer.claim(free) if free else []:
+            task = asyncio.create_task(self.deliverer.deliver(self._pool, claimed))
+            self._in_flight.add(task)
+            task.add_done_callback(self._ended)
+        return 0  # never again at once: the slots are full, or nothing more is due; an ending attempt wakes it
 
-    def wait(self) -> None:
-        while self._thread.is_alive():
-            self._thread.join(timeout=0.5)
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._wake()
 
-    async def _run(self) -> None:
-        in_flight: set[asyncio.Task[None]] = set()
-        async with sending.new_pool(self.deliverer.concurrency) as pool:
-            while not self._stop.is_set():
-                free = self.deliverer.concurrency - len(in_flight)
-                try:
-                    claimed = await self.deliverer.claim(free) if free else []
-                except Exception:  # noqa: BLE001 - the loop must outlive a database hiccup
-                    log.exception("claiming webhook deliveries failed")
-                    claimed = []
-                in_flight |= {asyncio.create_task(self.deliverer.deliver(pool, one)) for one in claimed}
-                if in_flight:
-                    _, in_flight = await asyncio.wait(in_flight, timeout=IDLE, return_when=asyncio.FIRST_COMPLETED)
-                else:
-                    await asyncio.sleep(IDLE)
-            await self._finish(in_flight)
-
-    async def _finish(self, in_flight: set[asyncio.Task[None]]) -> None:
+    async def close(self) -> None:
         """Let the attempts in flight end, STOP_GRACE seconds at most; the rest give their deliveries back."""
-        if not in_flight:
-            return
-        _, unfinished = await asyncio.wait(in_flight, timeout=STOP_GRACE)
-        for task in unfinished:
-            task.cancel()
-        for outcome in await asyncio.gather(*unfinished, return_exceptions=True):
-            if isinstance(outcome, Exception):  # giving back failed: the lease runs out instead
-                log.error("releasing a webhook delivery failed", error=repr(outcome))
-
-
-def delivery_loop(db: Database, settings: Settings) -> Loops:
-    """What `serve` runs by default, and `orderdesk worker` runs alone: webhooks and emails, each on its own."""
-    emails = WorkLoop("orderdesk-emails", [partial(mailer.send_due, db, settings)], idle=IDLE)
-    return Loops([DeliveryLoop(Deliverer(db, settings)), emails])
+        if self._in_flight:
+            _, unfinished = await asyncio.wait(self._in_flight, timeout=STOP_GRACE)
+            for task in unfinished:
+                task.cancel()
+            for outcome in await asyncio.gather(*unfinished, return_exceptions=True):
+                if isinstance(outcome, Exception):  # giving back failed: the lease runs out instead
+                    log.error("releasing a webhook delivery failed", error=repr(outcome))
+        await self._pool.aclose()
+        self.deliverer.close()

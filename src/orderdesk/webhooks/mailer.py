@@ -87,7 +87,7 @@ def send(server: SmtpServer, email: EmailRow, mail_from: str) -> None:
 
 def send_due(db: Database, settings: Settings) -> int:
     """Send (or, without SMTP, capture) the emails due now; how many were handled."""
-    now = clock.to_millis(clock.now())
+    now = clock.to_millis(db.clock.now())
     with db.reading() as connection:
         if not EmailRepository(connection).anything_due(now):
             return 0
@@ -106,7 +106,7 @@ def _handle(db: Database, settings: Settings, email: EmailRow) -> None:
             send(parse_smtp_url(settings.smtp_url), email, settings.mail_from)
         except (OSError, ValueError, MessageError) as failure:  # smtplib's and ssl's errors are OSErrors
             error = f"{type(failure).__name__}: {failure}"[:255]
-    at = clock.to_millis(clock.now())
+    at = clock.to_millis(db.clock.now())
     attempt = email.attempts + 1
     if error is None:
         state = SENT if settings.smtp_url else CAPTURED

@@ -7,7 +7,7 @@ from functools import lru_cache
 import msgspec
 from babel.numbers import get_currency_symbol
 
-from orderdesk.domain.currencies import currency_digits, is_known_currency  # noqa: F401 - re-exported
+from orderdesk.domain.currencies import currency_digits
 
 
 class MoneyDoc(msgspec.Struct, omit_defaults=True):

@@ -9,11 +9,11 @@ import msgspec
 from msgspec import UNSET
 
 from orderdesk.domain import clock
-from orderdesk.domain.refunds import ItemAsk, RefundAsk, RefundType
+from orderdesk.domain.refunds import ItemAsk, NewRefund, Refund, RefundAsk, RefundType
 from orderdesk.errors import FieldProblem, ValidationFailed
-from orderdesk.store.repositories.refunds import RefundRow
 from orderdesk.wire import requests
-from orderdesk.wire.money import currency_digits, is_known_currency, major_units
+from orderdesk.domain.currencies import currency_digits, is_known_currency
+from orderdesk.wire.money import major_units
 from orderdesk.wire.requests import MAX_METADATA_KEY, MAX_METADATA_KEYS, MAX_METADATA_VALUE
 
 _SAFE_ID = re.compile(r"[\x21-\x7e]{1,255}\Z")
@@ -54,14 +54,6 @@ def number(amount: int, currency: str) -> msgspec.Raw:
 
 def timestamp(millis: int | None) -> str | None:
     return None if millis is None else clock.to_wire(clock.from_millis(millis))
-
-
-class NewRefund(msgspec.Struct, frozen=True):
-    order_id: str
-    currency: str
-    ask: RefundAsk
-    reason: str | None
-    metadata: dict[str, str]
 
 
 def parse_new_refund(body: requests.NewRefund) -> NewRefund:
@@ -169,7 +161,7 @@ def is_refund_id(text: str) -> bool:
     return bool(_SAFE_ID.match(text))
 
 
-def refund_doc(refund: RefundRow, items: list[tuple[str, int, int]]) -> RefundDoc:
+def refund_doc(refund: Refund, items: list[tuple[str, int, int]]) -> RefundDoc:
     """The refund as clients see it; `items` are (sku id, quantity, amount) of an item refund."""
     currency = refund.currency
     return RefundDoc(

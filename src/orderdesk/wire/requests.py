@@ -8,7 +8,6 @@ deeper is named by its path in msgspec's words. Placing an order takes `OrderDoc
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
@@ -54,6 +53,10 @@ class UpdateOrder(Body):
         **dict.fromkeys(("comment", "shippingProvider", "shippingTracking", "shippingTrackingURL"), STRING_OR_NULL),
     }
     checks: ClassVar[dict[str, Callable[[Any], str | None]]] = {"shippingTrackingURL": web_url}
+
+    def changes(self) -> dict[str, str | None]:
+        """The fields given: absent = unchanged, null = cleared, a string = set (named as the domain's)."""
+        return {name: value for name, value in msgspec.structs.asdict(self).items() if value is not UNSET}
 
 
 class FulfillOrder(Body):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from orderdesk.domain import clock
-from orderdesk.store.repositories.webhooks import AttemptRow, WebhookRow
+from orderdesk.domain.webhooks import AttemptRow, WebhookRow
 from orderdesk.wire.sites import derived_id
 
 

@@ -6,25 +6,21 @@ import threading
 import time
 
 import msgspec
-import structlog
 from litestar import MediaType, Request, Response, get
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from orderdesk.api import metrics
 from orderdesk.api.threads import in_thread
-from orderdesk.store.migrate import is_current
+from orderdesk.store.database import Database
+from orderdesk.store.status import not_ready_because
 
 READINESS_SECONDS = 5.0  # how long one readiness answer is reused: the check parses every migration script
-
-log = structlog.get_logger("orderdesk.health")
 
 
 class Readiness:
     """Whether this process can serve: the database answers and is at the newest migration."""
 
-    def __init__(self, engine: Engine, ttl: float = READINESS_SECONDS, clock=time.monotonic) -> None:
-        self.engine, self.ttl, self.clock = engine, ttl, clock
+    def __init__(self, db: Database, ttl: float = READINESS_SECONDS, clock=time.monotonic) -> None:
+        self.db, self.ttl, self.clock = db, ttl, clock
         self._lock = threading.Lock()
         self._checked_at: float | None = None
         self._reason: str | None = None
@@ -34,16 +30,8 @@ class Readiness:
         with self._lock:  # one check at a time: a burst of probes waits for it instead of repeating it
             now = self.clock()
             if self._checked_at is None or now - self._checked_at >= self.ttl:
-                self._reason, self._checked_at = self._check(), now
+                self._reason, self._checked_at = not_ready_because(self.db), now
             return self._reason
-
-    def _check(self) -> str | None:
-        try:
-            current = is_current(self.engine)
-        except SQLAlchemyError as error:
-            log.warning("readiness: the database did not answer", error=str(error))
-            return "database unreachable"
-        return None if current else "database migrations are not current"
 
 
 def _json(value: object, status: int = 200) -> Response:
@@ -58,7 +46,7 @@ async def healthz() -> Response:
 @get("/readyz")
 async def readyz(request: Request) -> Response:
     state = request.app.state
-    readiness = state.get("readiness") or state.setdefault("readiness", Readiness(state.db.engine))
+    readiness = state.get("readiness") or state.setdefault("readiness", Readiness(state.db))
     reason = await in_thread(readiness.reason)
     if reason is None:
         return _json({"status": "ready"})

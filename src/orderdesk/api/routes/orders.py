@@ -1,26 +1,35 @@
 """The six Webflow order endpoints, and placing an order (our extension).
 
-The two reads are nearly always answered ahead of the framework, in `orderdesk.api.reads`; their
-handlers here answer what that skips (a trailing slash) and give the routes their allowed methods."""
+GET one order is answered by the pipeline itself from `order_answer` (api/pipeline.py): its handler
+here gives the route its place in the framework's routing and its allowed methods."""
 
 from __future__ import annotations
 
+import anyio
 from litestar import MediaType, Request, Response, get, patch, post
 from litestar.params import FromPath, RawBody
 
-from orderdesk.api.auth import authorize
-from orderdesk.api.threads import on_database, with_processor
+from orderdesk.api.auth import authorize, caller_of, check
+from orderdesk.api.pipeline import ANSWER
+from orderdesk.api.threads import in_thread, on_database, with_processor
 from orderdesk.api.bodies import Query, decode
-from orderdesk.api.routes.refunds import request_key
+from orderdesk.api.idempotency import request_key
 from orderdesk.domain.orders import OrderStatus
 from orderdesk.domain.sites import Scope
 from orderdesk.services import orders, placing, refunding
 from orderdesk.wire import requests
 from orderdesk.wire.orders import OrderDoc
+from orderdesk.wire.placing import Draft
 
 READ, WRITE = Scope.ECOMMERCE_READ, Scope.ECOMMERCE_WRITE
 ORDERS = "/v2/sites/{site_id:str}/orders"
 ORDER = ORDERS + "/{order_id:str}"
+# A page this deep walks its index for milliseconds; SQLite lets go of the GIL meanwhile, so it goes to
+# a thread and the event loop keeps serving others. Two such threads at a time (there are two cores, and
+# each thread keeps a SQLite connection and its page cache); more deep pages wait their turn.
+DEEP_OFFSET = 2000
+DEEP_READERS = 2
+_deep_readers: anyio.CapacityLimiter | None = None
 
 
 def _json(content: bytes, status: int = 200) -> Response:
@@ -29,15 +38,19 @@ def _json(content: bytes, status: int = 200) -> Response:
 
 @get(ORDERS)
 async def list_orders(request: Request, site_id: FromPath[str]) -> Response:
-    return await on_database(request.app.state.db, _list_orders, request, site_id)
-
-
-def _list_orders(request: Request, site_id: str) -> Response:
+    global _deep_readers
     authorize(request, READ, site_id, ecommerce=True)
     query = Query(request.query_params)
     status, offset, limit = page_query(query)
     query.done()
-    return _json(page_body(orders.list_orders(request.app.state.db, site_id, status, offset, limit)))
+    db = request.app.state.db
+    if offset < DEEP_OFFSET:
+        page = await on_database(db, orders.list_orders, db, site_id, status, offset, limit)
+    else:
+        if _deep_readers is None:  # made on the event loop that uses it
+            _deep_readers = anyio.CapacityLimiter(DEEP_READERS)
+        page = await in_thread(orders.list_orders, db, site_id, status, offset, limit, limiter=_deep_readers)
+    return _json(page_body(page))
 
 
 def page_query(query: Query) -> tuple[OrderStatus | None, int, int]:
@@ -51,14 +64,16 @@ def page_body(page: orders.OrderPage) -> bytes:
             + b'],"pagination":{"limit":%d,"offset":%d,"total":%d}}' % (page.limit, page.offset, page.total))
 
 
-@get(ORDER)
+def order_answer(asgi_scope: dict, state, site_id: str, order_id: str) -> bytes:
+    """GET one order: its stored document, as it is."""
+    check(caller_of(asgi_scope), READ, site_id, ecommerce=True)
+    return orders.get_order(state.db, site_id, order_id)
+
+
+@get(ORDER, opt={ANSWER: order_answer})
 async def get_order(request: Request, site_id: FromPath[str], order_id: FromPath[str]) -> Response:
-    return await on_database(request.app.state.db, _get_order, request, site_id, order_id)
-
-
-def _get_order(request: Request, site_id: str, order_id: str) -> Response:
-    authorize(request, READ, site_id, ecommerce=True)
-    return _json(orders.get_order(request.app.state.db, site_id, order_id))
+    state = request.app.state
+    return _json(await on_database(state.db, order_answer, request.scope, state, site_id, order_id))
 
 
 @patch(ORDER)
@@ -68,7 +83,7 @@ async def update_order(request: Request, site_id: FromPath[str], order_id: FromP
 
 def _update_order(request: Request, site_id: str, order_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    changes = orders.parse_update(decode(request, body, requests.UpdateOrder))
+    changes = decode(request, body, requests.UpdateOrder).changes()
     return _json(orders.update_order(request.app.state.db, site_id, order_id, changes, caller.token.id))
 
 
@@ -117,8 +132,8 @@ async def place_order(request: Request, site_id: FromPath[str], body: RawBody) -
 
 def _place_order(request: Request, site_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
-    order = decode(request, body, OrderDoc)
-    return _json(placing.place_order(request.app.state.db, caller.site, order, caller.token.id), status=201)
+    draft = Draft(decode(request, body, OrderDoc))
+    return _json(placing.place_order(request.app.state.db, caller.site, draft, caller.token.id), status=201)
 
 
 ROUTES = [list_orders, get_order, update_order, fulfill_order, unfulfill_order, refund_order, place_order]

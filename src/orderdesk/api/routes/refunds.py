@@ -8,15 +8,16 @@ from litestar.params import FromPath, RawBody
 
 from orderdesk.api.auth import authorize
 from orderdesk.api.bodies import Query, decode
+from orderdesk.api.idempotency import request_key
 from orderdesk.api.threads import on_database, with_processor
 from orderdesk.domain import clock
 from orderdesk.domain.sites import Scope
 from orderdesk.errors import FieldProblem, RefundNotFound, ValidationFailed
 from orderdesk.services import refunds
-from orderdesk.services.ports import RefundState
+from orderdesk.domain.refunds import RefundState
 from orderdesk.store.repositories.refunds import RefundFilter
 from orderdesk.wire import requests
-from orderdesk.wire.refunds import is_refund_id, parse_metadata, parse_new_refund
+from orderdesk.wire.refunds import RefundDoc, RefundListDoc, is_refund_id, parse_metadata, parse_new_refund, refund_doc
 
 READ, WRITE = Scope.ECOMMERCE_READ, Scope.ECOMMERCE_WRITE
 REFUNDS = "/v2/sites/{site_id:str}/refunds"
@@ -28,9 +29,8 @@ def _json(value: object, status: int = 200) -> Response:
     return Response(content=msgspec.json.encode(value), media_type=MediaType.JSON, status_code=status)
 
 
-def request_key(request: Request) -> str | None:
-    """The Idempotency-Key of this request, scoped to its token (set by the idempotency layer)."""
-    return request.scope.get("state", {}).get("request_key")
+def _doc(view: refunds.RefundView) -> RefundDoc:
+    return refund_doc(view.refund, view.items)
 
 
 @post(REFUNDS)
@@ -43,8 +43,8 @@ def _create_refund(request: Request, site_id: str, body: bytes) -> Response:
     caller = authorize(request, WRITE, site_id, ecommerce=True)
     new = parse_new_refund(decode(request, body, requests.NewRefund))
     state = request.app.state
-    refund = refunds.create_refund(state.db, state.processors, site_id, new, caller.token.id, request_key(request))
-    return _json(refund, status=201)
+    view = refunds.create_refund(state.db, state.processors, site_id, new, caller.token.id, request_key(request))
+    return _json(_doc(view), status=201)
 
 
 @get(REFUNDS)
@@ -73,7 +73,7 @@ def _list_refunds(request: Request, site_id: str) -> Response:
         created_before=created_before,
     )
     page = refunds.list_refunds(request.app.state.db, site_id, refunds.RefundQuery(where, limit, after, before))
-    return _json(page)
+    return _json(RefundListDoc(page.has_more, [_doc(view) for view in page.refunds]))
 
 
 def _created(params, problems: list[FieldProblem]) -> tuple[int | None, int | None]:
@@ -105,7 +105,7 @@ def _get_refund(request: Request, site_id: str, refund_id: str) -> Response:
     authorize(request, READ, site_id, ecommerce=True)
     if not is_refund_id(refund_id):
         raise RefundNotFound()
-    return _json(refunds.get_refund(request.app.state.db, site_id, refund_id))
+    return _json(_doc(refunds.get_refund(request.app.state.db, site_id, refund_id)))
 
 
 @post(REFUND)
@@ -121,7 +121,7 @@ def _update_refund(request: Request, site_id: str, refund_id: str, body: bytes) 
         raise ValidationFailed(problems)
     if not is_refund_id(refund_id):
         raise RefundNotFound()
-    return _json(refunds.update_metadata(request.app.state.db, site_id, refund_id, changes))
+    return _json(_doc(refunds.update_metadata(request.app.state.db, site_id, refund_id, changes)))
 
 
 ROUTES = [create_refund, list_refunds, get_refund, update_refund]

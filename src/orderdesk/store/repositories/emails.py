@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orderdesk.store import leases
+from orderdesk.store.leases import PENDING
 from orderdesk.store.tables import emails
 
-PENDING, SENT, CAPTURED, FAILED = "pending", "sent", "captured", "failed"
+SENT, CAPTURED, FAILED = "sent", "captured", "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +53,13 @@ class EmailRepository:
 
     def anything_due(self, now: int) -> bool:
         """A cheap read before claiming, so that an idle loop does not take the write lock."""
-        return self.connection.execute(
-            sa.select(emails.c.id).where(*_due(now)).limit(1)
-        ).first() is not None
+        return leases.anything_due(self.connection, emails, now)
 
     def claim(self, now: int, lease_ms: int, limit: int) -> list[EmailRow]:
-        """Due emails, oldest first, leased to the caller until `now + lease_ms`.
-
-        On PostgreSQL rows another worker is claiming are skipped (FOR UPDATE SKIP LOCKED); on
-        SQLite the write transaction already excludes every other writer.
-        """
-        due = sa.select(emails.c.id).where(*_due(now)).order_by(emails.c.id).limit(limit)
-        if self.connection.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        ids = list(self.connection.execute(due).scalars())
+        """Due emails, oldest first, leased to the caller until `now + lease_ms` (store/leases.py)."""
+        ids = leases.claim(self.connection, emails, now, lease_ms, limit)
         if not ids:
             return []
-        self.connection.execute(emails.update().where(emails.c.id.in_(ids)).values(claimed_until=now + lease_ms))
         rows = self.connection.execute(sa.select(*_columns).where(emails.c.id.in_(ids)).order_by(emails.c.id))
         return [EmailRow(*row) for row in rows]
 
@@ -85,7 +77,3 @@ class EmailRepository:
         self.connection.execute(
             emails.update().where(emails.c.id == email.id, emails.c.state == PENDING).values(**values)
         )
-
-
-def _due(now: int) -> tuple:
-    return emails.c.state == PENDING, emails.c.next_attempt_on <= now, emails.c.claimed_until < now

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from orderdesk.store.prepared import Prepared
+from orderdesk.errors import OrderIdTaken
+from orderdesk.store.prepared import DriverConnection, Prepared
 from orderdesk.store.tables import order_counts, order_history, orders
 
 
@@ -40,10 +41,12 @@ class NewOrder:
 
 # The statements every write runs, compiled once and run on the driver (see store/prepared.py).
 _site_order = (orders.c.site_id == sa.bindparam("site_id"), orders.c.order_id == sa.bindparam("order_id"))
-_LOCK = Prepared(sa.select(
+_ROW = sa.select(
     orders.c.id, orders.c.site_id, orders.c.order_id, orders.c.status, orders.c.version,
     orders.c.currency, orders.c.captured_amount, orders.c.refund_reserved, orders.c.document,
-).where(*_site_order).with_for_update())
+).where(*_site_order)
+_LOCK = Prepared(_ROW.with_for_update())
+_READ_ROW = Prepared(_ROW)
 _EXISTS = Prepared(sa.select(orders.c.id).where(*_site_order))
 _NEW_ORDER_COLUMNS = ("site_id", "order_id", "status", "accepted_on", "currency", "captured_amount",
                       "refund_reserved", "version", "document", "updated_on", "payment_reference")
@@ -65,6 +68,13 @@ _RESERVE = Prepared(
 )
 _RELEASE = Prepared(orders.update().where(orders.c.id == sa.bindparam("row_id")).values(
     refund_reserved=orders.c.refund_reserved - sa.bindparam("amount")))
+# The reads every request makes run on the quick pool (store/quick.py) as well as in a transaction.
+_DOCUMENT = Prepared(sa.select(orders.c.document).where(*_site_order))
+_of_site = orders.c.site_id == sa.bindparam("site_id")
+_PAGE = sa.select(orders.c.document).order_by(orders.c.accepted_on.desc(), orders.c.order_id) \
+    .limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+_PAGE_ALL = Prepared(_PAGE.where(_of_site))
+_PAGE_OF_STATUS = Prepared(_PAGE.where(_of_site, orders.c.status == sa.bindparam("status")))
 _COUNT = sa.select(sa.func.coalesce(sa.func.sum(order_counts.c.count), 0)).where(
     order_counts.c.site_id == sa.bindparam("site_id"))
 _COUNT_ALL = Prepared(_COUNT)
@@ -81,13 +91,22 @@ def _new_order_values(order: NewOrder) -> dict:
 
 
 class OrderRepository:
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, connection: Connection | DriverConnection) -> None:
+        self.connection = connection  # a DriverConnection runs only the Prepared reads (store/quick.py)
 
     def document(self, site_id: str, order_id: str) -> bytes | None:
-        return self.connection.execute(
-            sa.select(orders.c.document).where(orders.c.site_id == site_id, orders.c.order_id == order_id)
-        ).scalar_one_or_none()
+        # Both drivers give a BLOB or bytea as bytes: nothing to convert.
+        row = _DOCUMENT.first(self.connection, {"site_id": site_id, "order_id": order_id})
+        return None if row is None else row[0]
+
+    def page(self, site_id: str, status: str | None, offset: int, limit: int) -> tuple[list[bytes], int]:
+        """A page of documents, newest first, and how many the site has in all (of `status`, if given)."""
+        total = self.count(site_id, status)
+        if offset >= total:
+            return [], total
+        parameters = {"site_id": site_id, "status": status, "limit": limit, "offset": offset}
+        rows = (_PAGE_OF_STATUS if status else _PAGE_ALL).all(self.connection, parameters)
+        return [row[0] for row in rows], total
 
     def count(self, site_id: str, status: str | None = None) -> int:
         """From the counters the triggers keep: one row, not a scan of a million."""
@@ -108,13 +127,25 @@ class OrderRepository:
         )
         return self.connection.execute(query.limit(1)).scalar_one_or_none()
 
+    def row(self, site_id: str, order_id: str) -> OrderRow | None:
+        """The order's row, unlocked: for reads that change nothing."""
+        row = _READ_ROW.first(self.connection, {"site_id": site_id, "order_id": order_id})
+        return OrderRow(*row) if row else None
+
     def lock(self, site_id: str, order_id: str) -> OrderRow | None:
         """The order's row, locked for this transaction (SQLite: the write lock is already held)."""
         row = _LOCK.first(self.connection, {"site_id": site_id, "order_id": order_id})
         return OrderRow(*row) if row else None
 
     def add(self, order: NewOrder) -> None:
-        _INSERT_ONE.rowcount(self.connection, _new_order_values(order))
+        """Insert a new order; OrderIdTaken when the site has an order of that id (one placed meanwhile)."""
+        try:
+            _INSERT_ONE.rowcount(self.connection, _new_order_values(order))
+        except (sa.exc.IntegrityError, self.connection.dialect.loaded_dbapi.IntegrityError) as error:
+            # The insert runs on the driver (store/prepared.py), which raises its own error, not SQLAlchemy's.
+            if not _is_order_id_taken(getattr(error, "orig", error)):
+                raise  # any other constraint broken is our bug: a 500, logged with its cause
+            raise OrderIdTaken(order.order_id) from None
 
     def save(self, row: OrderRow, status: str, document: bytes, at: int) -> None:
         """Write a changed document; the version check refuses a write based on a stale read."""
@@ -149,6 +180,14 @@ class OrderRepository:
             .order_by(order_history.c.id)
         )
         return [dict(row._mapping) for row in rows]
+
+
+def _is_order_id_taken(error: Exception) -> bool:
+    """True when the driver's error is the unique (site, orderId) constraint refusing the row."""
+    diagnosis = getattr(error, "diag", None)
+    if diagnosis is not None:  # psycopg names the constraint
+        return diagnosis.constraint_name == "uq_orders_site_order"
+    return str(error) == "UNIQUE constraint failed: orders.site_id, orders.order_id"  # SQLite names its columns
 
 
 class StaleOrder(Exception):

@@ -7,33 +7,9 @@ from dataclasses import asdict, dataclass, fields
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orderdesk.domain.refunds import UNSETTLED, Refund
 from orderdesk.store.prepared import Prepared
 from orderdesk.store.tables import refund_items, refunds
-
-UNSETTLED = ("pending", "pending_information")
-HOLDING = ("pending", "pending_information", "succeeded")  # states whose amount is reserved
-
-
-@dataclass(frozen=True, slots=True)
-class RefundRow:
-    id: str
-    site_id: str
-    order_id: str
-    amount: int
-    currency: str
-    state: str
-    reason: str | None
-    processor_reference: str | None
-    failure_reason: str | None
-    created_on: int
-    updated_on: int
-    refund_type: str = "product"
-    refunded_amount: int = 0
-    breakdown: str = "{}"  # JSON: how the amount splits over products, shipping, tax and items
-    metadata: str = "{}"
-    processor: str = "simulated"
-    request_key: str | None = None
-    expires_on: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +26,7 @@ class RefundFilter:
 
 # The statements every refund runs, compiled once and run on the driver (see store/prepared.py).
 _ID = refunds.c.id == sa.bindparam("refund_id")
-_UNSETTLED = sa.or_(*(refunds.c.state == state for state in UNSETTLED))
+_UNSETTLED = sa.or_(*(refunds.c.state == state for state in sorted(UNSETTLED)))
 _GET = sa.select(refunds).where(_ID)
 _GET_ANY = Prepared(_GET)
 _GET_OF_SITE = Prepared(_GET.where(refunds.c.site_id == sa.bindparam("site_id")))
@@ -72,14 +48,14 @@ _SETTLE = Prepared(refunds.update().where(_ID, _UNSETTLED).values(
 ))
 _TOUCH = Prepared(refunds.update().where(_ID, _UNSETTLED).values(updated_on=sa.bindparam("at")))
 # Rows read by position: the dataclass lists the table's columns in order.
-assert [column.name for column in refunds.c] == [field.name for field in fields(RefundRow)]
+assert [column.name for column in refunds.c] == [field.name for field in fields(Refund)]
 
 
 class RefundRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def add(self, refund: RefundRow) -> None:
+    def add(self, refund: Refund) -> None:
         _INSERT_ONE.rowcount(self.connection, asdict(refund))
 
     def add_items(self, refund_id: str, items: list[tuple[str, int, int]]) -> None:
@@ -102,36 +78,36 @@ class RefundRepository:
             found.setdefault(refund_id, []).append((sku_id, quantity, amount))
         return found
 
-    def get(self, refund_id: str, site_id: str | None = None) -> RefundRow | None:
+    def get(self, refund_id: str, site_id: str | None = None) -> Refund | None:
         if site_id is None:
             row = _GET_ANY.first(self.connection, {"refund_id": refund_id})
         else:
             row = _GET_OF_SITE.first(self.connection, {"refund_id": refund_id, "site_id": site_id})
-        return RefundRow(*row) if row else None
+        return Refund(*row) if row else None
 
-    def lock(self, refund_id: str, site_id: str) -> RefundRow | None:
+    def lock(self, refund_id: str, site_id: str) -> Refund | None:
         """The refund, locked until the transaction ends: read-modify-write without lost updates."""
         row = _LOCK_OF_SITE.first(self.connection, {"refund_id": refund_id, "site_id": site_id})
-        return RefundRow(*row) if row else None
+        return Refund(*row) if row else None
 
-    def by_request_key(self, request_key: str) -> RefundRow | None:
+    def by_request_key(self, request_key: str) -> Refund | None:
         row = self.connection.execute(sa.select(refunds).where(refunds.c.request_key == request_key)).first()
-        return RefundRow(**row._mapping) if row else None
+        return Refund(**row._mapping) if row else None
 
     def forget_request_key(self, refund_id: str) -> None:
         self.connection.execute(refunds.update().where(refunds.c.id == refund_id).values(request_key=None))
 
-    def by_processor_reference(self, site_id: str, reference: str) -> RefundRow | None:
+    def by_processor_reference(self, site_id: str, reference: str) -> Refund | None:
         row = self.connection.execute(
             sa.select(refunds).where(refunds.c.processor_reference == reference, refunds.c.site_id == site_id)
         ).first()
-        return RefundRow(**row._mapping) if row else None
+        return Refund(**row._mapping) if row else None
 
-    def for_order(self, site_id: str, order_id: str) -> list[RefundRow]:
-        return [RefundRow(*row) for row in _FOR_ORDER.all(self.connection, {"site_id": site_id, "order_id": order_id})]
+    def for_order(self, site_id: str, order_id: str) -> list[Refund]:
+        return [Refund(*row) for row in _FOR_ORDER.all(self.connection, {"site_id": site_id, "order_id": order_id})]
 
-    def page(self, site_id: str, where: RefundFilter, limit: int, starting_after: RefundRow | None = None,
-             ending_before: RefundRow | None = None) -> tuple[list[RefundRow], bool]:
+    def page(self, site_id: str, where: RefundFilter, limit: int, starting_after: Refund | None = None,
+             ending_before: Refund | None = None) -> tuple[list[Refund], bool]:
         """Newest first; one page after (or before) a cursor, and whether more lie beyond it."""
         query = sa.select(refunds).where(refunds.c.site_id == site_id)
         for condition in _conditions(where):
@@ -143,21 +119,21 @@ class RefundRepository:
                 query.order_by(refunds.c.created_on, refunds.c.id).limit(limit + 1)
             ))
             more = len(rows) > limit
-            return [RefundRow(**row._mapping) for row in reversed(rows[:limit])], more
+            return [Refund(**row._mapping) for row in reversed(rows[:limit])], more
         if starting_after is not None:
             query = query.where(key < sa.tuple_(sa.literal(starting_after.created_on), sa.literal(starting_after.id)))
         rows = list(self.connection.execute(
             query.order_by(refunds.c.created_on.desc(), refunds.c.id.desc()).limit(limit + 1)
         ))
-        return [RefundRow(**row._mapping) for row in rows[:limit]], len(rows) > limit
+        return [Refund(**row._mapping) for row in rows[:limit]], len(rows) > limit
 
-    def unsettled(self, updated_before: int, limit: int = 100) -> list[RefundRow]:
+    def unsettled(self, updated_before: int, limit: int = 100) -> list[Refund]:
         """Refunds still waiting for the processor, oldest first, untouched since `updated_before`."""
         rows = self.connection.execute(
-            sa.select(refunds).where(refunds.c.state.in_(UNSETTLED), refunds.c.updated_on < updated_before)
+            sa.select(refunds).where(refunds.c.state.in_(sorted(UNSETTLED)), refunds.c.updated_on < updated_before)
             .order_by(refunds.c.updated_on).limit(limit)
         )
-        return [RefundRow(**row._mapping) for row in rows]
+        return [Refund(**row._mapping) for row in rows]
 
     def settle(self, refund_id: str, state: str, processor_reference: str | None,
                failure_reason: str | None, refunded_amount: int, expires_on: int | None, at: int) -> bool:

@@ -7,22 +7,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from orderdesk.domain.webhooks import AttemptRow, WebhookRow
+from orderdesk.store import leases
+from orderdesk.store.leases import PENDING
 from orderdesk.store.prepared import Prepared
 from orderdesk.store.tables import deliveries, delivery_attempts, events, sites, webhooks
 
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookRow:
-    id: str
-    site_id: str
-    trigger_type: str
-    url: str
-    secret_key: str
-    created_on: int
-    last_triggered_on: int | None
-    deactivated_on: int | None
+DELIVERED, FAILED = "delivered", "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,19 +29,6 @@ class Claimed:
     trigger_type: str
     body: bytes
     claimed_until: int  # the lease: outcomes are recorded only while this claim still holds the row
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRow:
-    id: int
-    delivery_id: int
-    attempt: int
-    status_code: int | None
-    duration_ms: int
-    error: str | None
-    at: int
-    event_id: str
-    trigger_type: str
 
 
 # Asked on every change of every order: compiled once (see store/prepared.py).
@@ -127,19 +105,14 @@ class WebhookRepository:
 
     def anything_due(self, now: int) -> bool:
         """A cheap read before claiming, so that an idle worker does not take the write lock."""
-        return self.connection.execute(
-            sa.select(deliveries.c.id).where(
-                deliveries.c.state == PENDING, deliveries.c.next_attempt_on <= now, deliveries.c.claimed_until < now,
-            ).limit(1)
-        ).first() is not None
+        return leases.anything_due(self.connection, deliveries, now)
 
     def claim(self, now: int, lease_ms: int, limit: int, webhook_id: str | None = None) -> list[Claimed]:
         """Due deliveries, each the oldest pending one of its (active) webhook, leased to the caller;
-        with `webhook_id`, only that webhook's.
+        with `webhook_id`, only that webhook's (store/leases.py).
 
-        On PostgreSQL rows another worker is claiming are skipped (FOR UPDATE SKIP LOCKED); on
-        SQLite the write transaction already excludes every other writer. A later delivery of a
-        webhook is never due while an earlier one is pending, so each webhook's events go in order.
+        A later delivery of a webhook is never due while an earlier one is pending, so each webhook's
+        events go in order.
         """
         # The head of each active webhook's queue: one index probe per webhook, however long the queues.
         head = (
@@ -153,18 +126,9 @@ class WebhookRepository:
         heads = [found for found in self.connection.execute(active).scalars() if found is not None]
         if not heads:
             return []
-        due = (
-            sa.select(deliveries.c.id)
-            .where(deliveries.c.id.in_(heads), deliveries.c.state == PENDING, deliveries.c.next_attempt_on <= now,
-                   deliveries.c.claimed_until < now)
-            .order_by(deliveries.c.id).limit(limit)
-        )
-        if self.connection.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        ids = list(self.connection.execute(due).scalars())
+        ids = leases.claim(self.connection, deliveries, now, lease_ms, limit, deliveries.c.id.in_(heads))
         if not ids:
             return []
-        self.connection.execute(deliveries.update().where(deliveries.c.id.in_(ids)).values(claimed_until=now + lease_ms))
         rows = self.connection.execute(
             sa.select(deliveries.c.id, deliveries.c.attempts, webhooks.c.id, webhooks.c.url, webhooks.c.secret_key,
                       events.c.event_id, events.c.trigger_type, events.c.body, deliveries.c.claimed_until)

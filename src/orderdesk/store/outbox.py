@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
-from orderdesk.domain import clock
 from orderdesk.store.repositories.webhooks import WebhookRepository
 
 NEW_ORDER = "ecomm_new_order"
@@ -18,7 +17,8 @@ REFUND_CHANGED = "ecomm_refund_changed"  # ours: a refund created or changing st
 TRIGGERS = (NEW_ORDER, ORDER_CHANGED, REFUND_CHANGED)
 
 
-def emit(connection: Connection, site_id: str, trigger_type: str, payload: bytes | Callable[[], bytes]) -> None:
+def emit(connection: Connection, site_id: str, trigger_type: str, payload: bytes | Callable[[], bytes],
+         at: int) -> None:
     """Queue `{"triggerType": ..., "payload": <payload>}` for the site's webhooks on `trigger_type`.
 
     `payload` may be a function that makes it: then it is made only when someone listens.
@@ -30,4 +30,4 @@ def emit(connection: Connection, site_id: str, trigger_type: str, payload: bytes
     if callable(payload):
         payload = payload()
     body = b'{"triggerType":"' + trigger_type.encode() + b'","payload":' + payload + b"}"
-    repository.add_event(uuid.uuid4().hex, site_id, trigger_type, body, subscribers, clock.to_millis(clock.now()))
+    repository.add_event(uuid.uuid4().hex, site_id, trigger_type, body, subscribers, at)

@@ -21,19 +21,20 @@ from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-
 from orderdesk.domain import clock, ids
+from orderdesk.domain import placing as pricing
 from orderdesk.domain.money import percent_of
+from orderdesk.domain.refunds import Refund, RefundState
 from orderdesk.domain.sites import Site
-from orderdesk.services import seed_data as words
-from orderdesk.services.placing import PROCESSING_FEE_BPS, PROCESSING_FEE_FIXED, payment_reference
+from orderdesk.seed import words
 from orderdesk.services.refunding import new_refund_id, whole_order_breakdown
 from orderdesk.store import bulk, tables
-from orderdesk.store.repositories.orders import OrderRepository
-from orderdesk.store.repositories.refunds import RefundRow
 from orderdesk.store.database import Database
+from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import MoneyDoc, currency_digits, display
+from orderdesk.wire.order_facts import order_of
+from orderdesk.wire.placing import payment_reference
 
 # Seeded orders end here, so that the same seed gives the same orders on any day.
 DEFAULT_UNTIL = datetime(2026, 10, 1, tzinfo=UTC)
@@ -45,7 +46,7 @@ _AHEAD = 2 * WORKERS  # chunks made but not yet written: bounds the memory a see
 
 ORDER_COLUMNS = ("site_id", "order_id", "status", "accepted_on", "currency", "captured_amount", "refund_reserved",
                  "version", "document", "updated_on", "payment_reference")
-REFUND_COLUMNS = tuple(field.name for field in fields(RefundRow))
+REFUND_COLUMNS = tuple(field.name for field in fields(Refund))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,9 @@ class OrderFactory:
         self.site = site
         self.variants = catalog(random.Random(f"{seed}/catalog"), site.currency)
         self.money = Amounts(site.currency)
-        self.items = [[self.item(variant, count) for count in (1, 2, 3)] for variant in self.variants]
+        # Each variant bought 1, 2 or 3 times: the item and its row total.
+        self.items = [[(self.item(variant, count), variant.price * count) for count in (1, 2, 3)]
+                      for variant in self.variants]
         scale = 10 ** currency_digits(site.currency)
         self.shipping = [(wire.Extra("shipping", name, self.money[cents * scale // 100], ""), cents * scale // 100)
                          for name, cents in words.SHIPPING]
@@ -119,37 +122,38 @@ class OrderFactory:
             width=None, height=None, length=None,
         )
 
-    def chunk(self, rng: random.Random, order_ids: list[str], start: int, end: int) -> list[tuple[wire.OrderDoc, int, int]]:
+    def chunk(self, rng: random.Random, order_ids: list[str], start: int,
+              end: int) -> list[tuple[wire.OrderDoc, int, int, int]]:
         """Orders for `order_ids` accepted between `start` and `end` (Unix ms), oldest first: each with the
-        time it was accepted and the amount captured for it."""
+        time it was accepted, the amount captured for it and the amount of that held by its refund."""
         chance = rng.random
         times = sorted(start + int(chance() * (end - start)) for _ in order_ids)
         made = []
         for order_id, accepted in zip(order_ids, times, strict=True):
-            order, captured = self.order(rng, order_id, accepted)
-            made.append((order, accepted, captured))
+            order, total = self.order(rng, order_id, accepted)
+            made.append((order, accepted, *pricing.placed_amounts(order.status, total)))
         return made
 
     def order(self, rng: random.Random, order_id: str, accepted: int) -> tuple[wire.OrderDoc, int]:
-        """One order and the amount captured for it."""
+        """One order and its total."""
         chance, bits, money = rng.random, rng.getrandbits, self.money
         country = pick(chance, words.COUNTRIES)
         code, tax_name, tax_bps, _, _ = country
         name = f"{pick(chance, words.FIRST_NAMES)} {pick(chance, words.LAST_NAMES)}"
-        items = [self.items[index][pick(chance, words.ITEM_COUNTS) - 1]
-                 for index in _distinct(chance, len(self.variants), between(chance, 1, 5))]
-        subtotal = sum(int(item.row_total.value) for item in items)
-        extras, total = [], subtotal
+        picked = [self.items[index][pick(chance, words.ITEM_COUNTS) - 1]
+                  for index in _distinct(chance, len(self.variants), between(chance, 1, 5))]
+        items = [item for item, _ in picked]
+        subtotal = pricing.subtotal(row_total for _, row_total in picked)
+        extras, discount = [], 0
         if chance() < 0.15:
             discount = -percent_of(subtotal, 1000)
             extras.append(wire.Extra("discount", "WELCOME10", money[discount], "10% off"))
-            total += discount
         shipping_extra, shipping = pick(chance, self.shipping)
-        tax = percent_of(total, tax_bps)
+        tax = percent_of(subtotal + discount, tax_bps)
         extras += [shipping_extra, wire.Extra("tax", tax_name, money[tax], f"{tax_name} ({tax_bps / 100:.2f}%)")]
-        total += shipping + tax
-        fee = percent_of(total, self.site.application_fee_bps)
-        net = max(total - fee - percent_of(total, PROCESSING_FEE_BPS) - PROCESSING_FEE_FIXED, 0)
+        total = pricing.order_total(subtotal, (discount, shipping, tax))
+        fee = pricing.application_fee(total, self.site.application_fee_bps)
+        net = pricing.net_amount(total, fee)
         status = pick(chance, words.STATUSES)
         shipping_address, billing = self.address(chance, "shipping", name, country), self.address(chance, "billing", name, country)
         order = wire.OrderDoc(
@@ -165,7 +169,7 @@ class OrderFactory:
                 "customer_id": f"cus_{bits(64):016x}", "charge_id": f"ch_{bits(96):024x}",
             }),
         )
-        return order, (0 if status == "pending" else total)
+        return order, total
 
     def address(self, chance: Callable[[], float], kind: str, name: str, country) -> wire.Address:
         code, _, _, places, streets = country
@@ -278,18 +282,19 @@ def _make(chunk: Chunk) -> tuple[list[tuple], list[tuple]]:
     return rows(factory.site, made, clock.to_millis(clock.now()))
 
 
-def rows(site: Site, made: list[tuple[wire.OrderDoc, int, int]], now: int) -> tuple[list[tuple], list[tuple]]:
+def rows(site: Site, made: list[tuple[wire.OrderDoc, int, int, int]],
+         now: int) -> tuple[list[tuple], list[tuple]]:
     """Rows in ORDER_COLUMNS and REFUND_COLUMNS order; a refunded order gets its succeeded whole refund."""
     orders, refunds = [], []
-    for order, accepted, captured in made:
-        refunded = captured if order.status == "refunded" else 0
-        orders.append((site.id, order.order_id, order.status, accepted, site.currency, captured, refunded, 1,
+    for order, accepted, captured, reserved in made:
+        orders.append((site.id, order.order_id, order.status, accepted, site.currency, captured, reserved, 1,
                        wire.encode(order), now, payment_reference(order)))
-        if refunded:
-            refunds.append(astuple(RefundRow(
-                new_refund_id(), site.id, order.order_id, refunded, site.currency, "succeeded", "requested",
-                order.stripe_details.refund_id, None, now, now, refunded_amount=refunded,
-                breakdown=whole_order_breakdown(order, refunded),
+        if reserved:
+            breakdown = whole_order_breakdown(order_of(order, site.id, captured, reserved))
+            refunds.append(astuple(Refund(
+                new_refund_id(), site.id, order.order_id, reserved, site.currency, RefundState.SUCCEEDED.value,
+                "requested", order.stripe_details.refund_id, None, now, now, refunded_amount=reserved,
+                breakdown=breakdown.to_json(),
             )))
     return orders, refunds
 

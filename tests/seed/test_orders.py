@@ -5,17 +5,21 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import msgspec
 import pytest
 import sqlalchemy as sa
+from msgspec import UNSET
 
 from orderdesk.domain import clock
-from orderdesk.services import access, seeding
+from orderdesk.seed import orders as seeding
+from orderdesk.services import access
 from orderdesk.store.engine import create_engine
 from orderdesk.store.repositories.orders import OrderRepository
 from orderdesk.store.repositories.refunds import RefundRepository
 from orderdesk.store.tables import orders
 from orderdesk.store.database import Database
 from orderdesk.wire import orders as wire
+from orderdesk.wire.placing import Draft
 
 COUNT, BATCH = 450, 100  # several chunks, the last one short
 
@@ -98,6 +102,23 @@ def test_documents_decode_and_add_up(db):
         assert row.captured_amount == (0 if order.status == "pending" else total)
         assert order.all_addresses == [order.billing_address, order.shipping_address]
         assert (order.fulfilled_on is not None) == (order.shipping_tracking is not None)
+
+
+def test_placing_a_seeded_order_without_its_computed_fields_computes_them_as_the_seed_did(db):
+    site = seeded(db)
+    for row in rows_of(db, site.id):
+        seeded_order = wire.decode(row.document)
+        bare = msgspec.structs.replace(
+            seeded_order, order_id=UNSET, customer_paid=UNSET, net_amount=UNSET, application_fee=UNSET,
+            purchased_items_count=UNSET, all_addresses=UNSET,
+            totals=msgspec.structs.replace(seeded_order.totals, subtotal=UNSET, total=UNSET),
+            purchased_items=[msgspec.structs.replace(item, row_total=UNSET) for item in seeded_order.purchased_items],
+        )
+
+        placed = Draft(bare).complete(site, row.order_id, clock.now())
+
+        assert wire.encode(placed.details) == row.document
+        assert (placed.captured.amount, placed.reserved.amount) == (row.captured_amount, row.refund_reserved)
 
 
 def test_a_second_seed_adds_orders_with_new_ids(db):

@@ -1,0 +1,120 @@
+"""The one way a request to a route under /v2 goes, in the order of docs/behaviour.md section 2:
+
+1. the route, found by the framework's own (cached) routing: an unknown path or method goes on to the
+   framework's 404 or 405, before any token;
+2. the caller, admitted once (`auth.admit`), before any body is read: a client without a live token
+   gets its 401 for the price of one indexed read, and the server never waits for its body, never
+   holds it, and never answers `Expect: 100-continue`. Every later step uses that one result;
+3. a write's body, read whole up to the limit; one over it (or cut short) goes on to the framework's
+   413 (or 400), which spends no rate limit;
+4. the rate limit;
+5. the Idempotency-Key of a keyed write (`api/idempotency.py`);
+6. (next issue) injected faults: the last step before the handler;
+7. the handler, which declares what it needs of the caller (`auth.authorize`: scope, site, ecommerce).
+
+A handler may name, in its `opt`, an ANSWER: a function of the request's scope, the app's state and the
+path's parameters that returns the response's JSON. The pipeline calls it itself, in the same hop to
+the database as the admission, and skips the framework's parameter parsing and response objects; these
+cost more than GET one order does (an indexed read of stored bytes), most of an integration's traffic.
+
+Processor events (`/v2/processors/...`) carry no token: their signature covers the body, which has to be
+read to be checked, so they go straight to the framework, as does everything outside /v2.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
+from litestar.utils import normalize_path
+
+from orderdesk.api.auth import Caller, admit, header, spend_rate_limit
+from orderdesk.api.errors import JSON, send_failure, send_response
+from orderdesk.api.idempotency import KeyedWrite
+from orderdesk.api.threads import on_database
+
+ANSWER = "answer"  # the key, in a handler's `opt`, of the function the pipeline answers it with
+_WRITES = frozenset({"POST", "PATCH"})
+_SIGNED = "/v2/processors/"
+
+
+class Pipeline:
+    def __init__(self, framework: Litestar, state) -> None:
+        self.app, self.state = framework, state  # `app`, as in every ASGI layer: the one it wraps
+        self.db, self.settings, self.limiter = state.db, state.settings, state.rate_limiter
+        self.keyed_write = KeyedWrite(self.db)
+
+    async def __call__(self, scope, receive, send) -> None:
+        route = self._route(scope) if scope["type"] == "http" else None
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        answer, params = route
+        try:
+            if answer is not None:
+                body = await on_database(self.db, self._answer, scope, answer, params)
+            else:
+                caller = await on_database(self.db, admit, self.db, self.settings.rate_limit, scope)
+        except Exception as error:
+            await send_failure(scope, send, error)
+            return
+        if answer is not None:
+            await send_response(send, 200, JSON, body)
+            return
+        key, body = None, b""
+        if scope["method"] in _WRITES:
+            key = header(scope["headers"], b"idempotency-key")
+            receive, body = await read_body(receive, self.settings.max_body_bytes)
+            if body is None:
+                await self.app(scope, receive, send)
+                return
+        try:
+            spend_rate_limit(self.limiter, caller, scope)
+        except Exception as error:
+            await send_failure(scope, send, error)
+            return
+        # (Faults, next issue: here, after everything that refuses a request and before the handler.)
+        if key is not None:
+            await self.keyed_write(self.app, scope, receive, send, caller, key, body)
+        else:
+            await self.app(scope, receive, send)
+
+    def _route(self, scope) -> tuple | None:
+        """The route's ANSWER (or None) and path parameters, for a route that takes a token; None otherwise."""
+        path = scope["path"]
+        if not path.startswith("/v2/") or path.startswith(_SIGNED):
+            return None
+        try:
+            # The framework finds the same route again, from its cache, when the request reaches it.
+            _, handler, _, params, template = self.app.asgi_router.handle_routing(
+                path=normalize_path(path), method=scope["method"])
+        except (NotFoundException, MethodNotAllowedException):
+            return None
+        scope["path_template"] = template  # a refusal here is counted under its route, as the framework's is
+        return handler.opt.get(ANSWER), params
+
+    def _answer(self, scope, answer, params: dict) -> bytes:
+        caller: Caller = admit(self.db, self.settings.rate_limit, scope)
+        spend_rate_limit(self.limiter, caller, scope)
+        return answer(scope, self.state, **params)
+
+
+async def read_body(receive, limit: int):
+    """A `receive` that gives the app again what was read, and the body: None when it is over `limit` or
+    the client left before sending it all."""
+    messages, size, body = [], 0, None
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > limit:
+            break
+        if not message.get("more_body", False):
+            body = b"".join(m.get("body", b"") for m in messages)
+            break
+
+    async def replaying() -> dict:
+        return messages.pop(0) if messages else await receive()
+
+    return replaying, body
