@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -17,6 +22,35 @@ def normalize_url(url: str) -> str:
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+# How long a SQLite write waits for another connection's write lock (a worker's batch, a seed's).
+BUSY_TIMEOUT_MS = 30_000
+
+
+class WriteLockBusy(Exception):
+    """Another connection held SQLite's write lock when a write that must not wait for it began; nothing
+    was written."""
+
+
+_without_waiting = threading.local()
+
+
+@contextmanager
+def writes_without_waiting() -> Iterator[None]:
+    """Within this block, on this thread, the first SQLite write transaction raises `WriteLockBusy`
+    instead of waiting for the write lock; later ones wait as usual.
+
+    For the event loop: a write that waited there would stall every request of the process for as long
+    as `orderdesk worker`, `seed` or another server process holds the lock. Only the first write may
+    refuse, because up to it nothing was written and the caller can run the same work again elsewhere;
+    after a commit it could not. A second write losing the lock in the microseconds after the first is
+    rare enough to wait for."""
+    _without_waiting.active = True
+    try:
+        yield
+    finally:
+        _without_waiting.active = False
 
 
 def create_engine(url: str, pool_size: int = 8, checkpoint_on_commit: bool = True) -> Engine:
@@ -39,7 +73,7 @@ def create_engine(url: str, pool_size: int = 8, checkpoint_on_commit: bool = Tru
         return sa.create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True)
     engine = sa.create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=30,
@@ -57,7 +91,7 @@ def create_engine(url: str, pool_size: int = 8, checkpoint_on_commit: bool = Tru
         cursor.execute("PRAGMA page_size=8192")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # The order-counting triggers make each write a statement that may roll itself back; its journal
         # stays in memory instead of a temporary file.
@@ -71,11 +105,31 @@ def create_engine(url: str, pool_size: int = 8, checkpoint_on_commit: bool = Tru
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        immediate = connection.get_execution_options().get("writing", False)
-        # Straight to the driver: the statement needs nothing of SQLAlchemy's execution machinery.
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: the statements need nothing of SQLAlchemy's execution machinery.
+        driver = connection.connection.driver_connection
+        if not connection.get_execution_options().get("writing", False):
+            driver.execute("BEGIN")
+        elif getattr(_without_waiting, "active", False):
+            _begin_without_waiting(driver)
+        else:
+            driver.execute("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _begin_without_waiting(driver: sqlite3.Connection) -> None:
+    # In WAL mode the write lock is taken here or never: once BEGIN IMMEDIATE has it, the transaction's
+    # statements and its COMMIT do not wait for other writers.
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        driver.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+            raise WriteLockBusy(str(error)) from error
+        raise
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _without_waiting.active = False
 
 
 def checkpoint(engine: Engine) -> int:
