@@ -37,14 +37,24 @@ def request_file(lines: list[tuple[str, str, str]]) -> str:
 
 
 def run_wrk(base: str, requests: str, token: str, seconds: float, connections: int, threads: int = 2) -> Run:
+    return wrk_result(start_wrk(base, requests, token, seconds, connections, threads))
+
+
+def start_wrk(base: str, requests: str, token: str, seconds: float, connections: int,
+              threads: int = 2) -> subprocess.Popen:
+    """wrk running for `seconds`, or until it is sent SIGINT (it then stops and reports what it measured)."""
     environment = {**os.environ, "ORDERDESK_BENCH_REQUESTS": requests, "ORDERDESK_BENCH_TOKEN": token}
-    done = subprocess.run(
+    return subprocess.Popen(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA), base],
-        capture_output=True, text=True, env=environment, check=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
     )
-    found = _RESULT.search(done.stdout)
-    if found is None:
-        raise RuntimeError(f"wrk said: {done.stdout}\n{done.stderr}")
+
+
+def wrk_result(process: subprocess.Popen) -> Run:
+    stdout, stderr = process.communicate()
+    found = _RESULT.search(stdout)
+    if process.returncode != 0 or found is None:
+        raise RuntimeError(f"wrk said: {stdout}\n{stderr}")
     requests_done, elapsed, p50, p99, non2xx, socket = found.groups()
     return Run(int(requests_done) / float(elapsed), float(p50), float(p99), int(non2xx), int(socket))
 

@@ -1,6 +1,11 @@
 """`make bench` (`python -m bench`): seed a site, serve it, drive each endpoint with wrk, and measure a
 bare ASGI baseline on the same server software in the same run. Prints req/s, p50, p99 and the ratio
-to the baseline per endpoint: the median of several runs. Never part of the test run."""
+to the baseline per endpoint: the median of several runs. Never part of the test run.
+
+Several servers in one run (`--database` twice, `--compare REF`): all run at once, and each endpoint's
+runs alternate between them, A B A B, so that a change in the machine's load falls on both; the table has
+a column per server and their ratios (PostgreSQL/SQLite, new/old). Both commits serve the same database,
+seeded by this one: REF must read its schema."""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from bench.harness import Server, free_port
+from bench.harness import Server, extract, free_port
 from bench.load import Run, median_run, request_file, run_wrk, wrk_available
 from orderdesk.domain.sites import Scope
 from orderdesk.services import access, orders
@@ -32,11 +39,17 @@ PLACE_BODY = ('{"customerInfo":{"fullName":"Bench Mark","email":"bench@example.c
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--orders", type=int, default=100_000, help="orders to seed (default 100,000)")
-    parser.add_argument("--database", default=None, help="database URL (default: a new SQLite file)")
+    parser.add_argument("--database", action="append", default=None,
+                        help="`sqlite` (a new SQLite file, the default) or a database URL; give it twice to measure "
+                             "both side by side, e.g. --database sqlite --database postgresql://...")
+    parser.add_argument("--compare", metavar="REF", default=None,
+                        help="also serve commit REF (extracted with git archive, run with this venv) and print new/old")
     parser.add_argument("--workers", type=int, nargs="+", default=[1], help="server processes to measure, e.g. 1 2")
     parser.add_argument("--seconds", type=float, default=5, help="length of one run (default 5)")
     parser.add_argument("--runs", type=int, default=3, help="runs per endpoint; the median is reported (default 3)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--only", nargs="+", default=None, metavar="WORDS",
+                        help="measure only the endpoints whose name contains one of these, e.g. --only get update")
     parser.add_argument("--redis", default=None, help="Redis URL for the server's rate limits (ORDERDESK_REDIS_URL)")
     return parser.parse_args()
 
@@ -144,17 +157,70 @@ def baseline_server(db: Database, site_id: str) -> tuple[subprocess.Popen, str]:
     return process, base
 
 
-def measure(base: str, lines: list[tuple[str, str, str]], token: str, options) -> Run:
-    requests = request_file(lines)
-    run_wrk(base, requests, token, 1, options.connections)  # warm up
-    return median_run([run_wrk(base, requests, token, options.seconds, options.connections)
-                       for _ in range(options.runs)])
+Load = tuple[str, list[tuple[str, str, str]], str]  # a server's address, its request lines, its token
 
 
-def row(name: str, run: Run, baseline: Run | None = None) -> str:
-    ratio = f"{run.rate / baseline.rate:5.2f}" if baseline else "    -"
-    errors = f"  ({run.non2xx} non-2xx)" if run.non2xx else ""
-    return f"| {name:<28} | {run.rate:>9,.0f} | {run.p50_ms:>7.1f} | {run.p99_ms:>7.1f} | {ratio} |{errors}"
+def measure(loads: list[Load], options) -> list[Run]:
+    """Each load's median run; the runs of several take turns, A B A B, so that a change in the machine's
+    load falls on all of them alike."""
+    files = [request_file(lines) for _, lines, _ in loads]
+    for (base, _, token), file in zip(loads, files):
+        run_wrk(base, file, token, 1, options.connections)  # warm up
+    runs: list[list[Run]] = [[] for _ in loads]
+    for _ in range(options.runs):
+        for index, ((base, _, token), file) in enumerate(zip(loads, files)):
+            runs[index].append(run_wrk(base, file, token, options.seconds, options.connections))
+    return [median_run(each) for each in runs]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server to measure: a database (with its site) served by this commit or by `--compare`'s."""
+    label: str
+    url: str
+    source: Path | None
+
+
+@dataclass
+class Served:
+    db: Database
+    site_id: str
+    token: str
+    plans: dict[str, list[tuple[str, str, str]]]
+
+
+def database_url(value: str) -> str:
+    return f"sqlite:///{tempfile.mkdtemp(prefix='orderdesk-bench-')}/bench.db" if value == "sqlite" else value
+
+
+def kind(url: str) -> str:
+    return "SQLite" if is_sqlite(url) else "PostgreSQL"
+
+
+def header(targets: list[Target], ratios: list[tuple[str, int, int]]) -> str:
+    cells = [f"{t.label + ' req/s':>18} | {'p50 ms':>7} | {'p99 ms':>7} | {'/base':>5}" for t in targets]
+    line = "| endpoint                     | " + " | ".join(cells + [f"{name:>13}" for name, _, _ in ratios]) + " |"
+    return line + "\n" + "".join("-" if c != "|" else "|" for c in line)
+
+
+def cells(name: str, runs: list[Run], floor: Run | None, ratios: list[tuple[str, int, int]]) -> str:
+    parts = [f"{run.rate:>18,.0f} | {run.p50_ms:>7.1f} | {run.p99_ms:>7.1f} | "
+             + (f"{run.rate / floor.rate:5.2f}" if floor else "    -") for run in runs]
+    parts += [f"{runs[top].rate / runs[bottom].rate:>13.2f}" for _, top, bottom in ratios]
+    errors = "; ".join(f"{run.non2xx} non-2xx on {index + 1}" for index, run in enumerate(runs) if run.non2xx)
+    return f"| {name:<28} | " + " | ".join(parts) + " |" + (f"  ({errors})" if errors else "")
+
+
+def ratio_columns(targets: list[Target]) -> list[tuple[str, int, int]]:
+    """(title, top, bottom): PostgreSQL over SQLite for each commit, and new over old for each database."""
+    found = []
+    for top, a in enumerate(targets):
+        for bottom, b in enumerate(targets):
+            if a.source == b.source and not is_sqlite(a.url) and is_sqlite(b.url):
+                found.append((f"PG/SQLite{' old' if a.source else ''}", top, bottom))
+            if a.url == b.url and a.source is None and b.source is not None:
+                found.append((f"new/old {kind(a.url)}", top, bottom))
+    return found
 
 
 def main() -> None:
@@ -164,36 +230,51 @@ def main() -> None:
         sys.exit("--workers over 1 needs --redis (several workers share their rate limits through Redis)")
     if not wrk_available():
         sys.exit("wrk is not installed: `apt-get install wrk` (make bench does this)")
-    url = options.database or f"sqlite:///{tempfile.mkdtemp(prefix='orderdesk-bench-')}/bench.db"
-    print(f"seeding {options.orders:,} orders into {'SQLite' if is_sqlite(url) else 'PostgreSQL'} ...", flush=True)
-    db, site_id, token, seeded = prepare(url, options.orders, counted=bool(options.redis))
-    print(f"seeded {options.orders:,} orders in {seeded:.1f} s ({options.orders / seeded:,.0f} orders/s)")
-    plans = scenarios(db, site_id, options.orders)
-    baseline_process, baseline = baseline_server(db, site_id)
+    urls = [database_url(value) for value in options.database or ["sqlite"]]
+    old = extract(options.compare) if options.compare else None
+    targets = [Target(kind(url) + (" new" if old else ""), url, None) for url in urls]
+    if old is not None:
+        targets += [Target(f"{kind(url)} {options.compare[:10]}", url, old) for url in urls]
+    served: dict[str, Served] = {}
+    for url in urls:
+        print(f"seeding {options.orders:,} orders into {kind(url)} ...", flush=True)
+        db, site_id, token, seeded = prepare(url, options.orders, counted=bool(options.redis))
+        print(f"seeded {options.orders:,} orders in {seeded:.1f} s ({options.orders / seeded:,.0f} orders/s)")
+        served[url] = Served(db, site_id, token, scenarios(db, site_id, options.orders))
+    first = served[urls[0]]
+    baseline_process, baseline = baseline_server(first.db, first.site_id)
     try:
-        get_floor = measure(baseline, [("GET", "/order", "")], token, options)
-        list_floor = measure(baseline, [("GET", "/list", "")], token, options)
+        get_floor, list_floor = measure([(baseline, [("GET", "/order", "")], first.token),
+                                         (baseline, [("GET", "/list", "")], first.token)], options)
     finally:
         baseline_process.terminate()
         baseline_process.wait()
     env = {"ORDERDESK_REDIS_URL": options.redis} if options.redis else {}
+    ratios = ratio_columns(targets)
     for workers in options.workers:
-        with Server(url, env=env, workers=workers) as server:
-            watch = MemoryWatch(server.process.pid)
-            base = server.api.removesuffix("/v2")
-            print(f"\n{workers} worker(s) on {'SQLite' if is_sqlite(url) else 'PostgreSQL'}"
-                  f"{' with Redis rate limits' if options.redis else ''}, {options.connections} connections, median of "
-                  f"{options.runs} runs of {options.seconds:g} s; ratio = req/s over the bare ASGI baseline in this run")
+        with ExitStack() as stack:
+            servers = [stack.enter_context(Server(t.url, env=env, workers=workers, source=t.source)) for t in targets]
+            watches = [MemoryWatch(server.process.pid) for server in servers]
+            bases = [server.api.removesuffix("/v2") for server in servers]
+            print(f"\n{workers} worker(s){' with Redis rate limits' if options.redis else ''}, {options.connections} "
+                  f"connections, median of {options.runs} runs of {options.seconds:g} s"
+                  f"{', servers alternating A B A B' if len(targets) > 1 else ''}; /base = req/s over the bare "
+                  f"ASGI baseline in this run")
+            print(f"servers: {', '.join(f'{t.label} ({t.url})' for t in targets)}")
             print(f"machine: {machine()}")
-            print("| endpoint                     |     req/s | p50 ms  | p99 ms  | ratio |")
-            print("|------------------------------|-----------|---------|---------|-------|")
-            print(row("baseline: one order", get_floor))
-            print(row("baseline: a 100-order page", list_floor))
-            for name, lines in plans.items():
+            print(header(targets, ratios))
+            print(cells("baseline: one order", [get_floor] * len(targets), None, []))
+            print(cells("baseline: a 100-order page", [list_floor] * len(targets), None, []))
+            for name in [name for name in first.plans if not options.only or any(w in name for w in options.only)]:
                 floor = list_floor if name.startswith("list") else get_floor
-                print(row(name, measure(base, lines, token, options), floor), flush=True)
-            print(f"server memory, peak resident: {watch.stop():.0f} MB")
-    db.dispose()
+                runs = measure([(base, served[t.url].plans[name], served[t.url].token)
+                                for base, t in zip(bases, targets)], options)
+                print(cells(name, runs, floor, ratios), flush=True)
+            print("server memory, peak resident: " + ", ".join(
+                f"{t.label} {watch.stop():.0f} MB" for t, watch in zip(targets, watches)))
+            print(f"machine after: {machine()}")
+    for each in served.values():
+        each.db.dispose()
 
 
 if __name__ == "__main__":
