@@ -5,9 +5,9 @@ A hop to a thread costs more than an indexed SQLite query (the hand-over, and th
 turns with the GIL), and SQLite in WAL mode never makes a reader wait. A write does wait, for the one
 write lock, whenever another connection holds it (`orderdesk worker`, `seed`, another server process),
 so on the loop a write never waits: if the lock is taken when its transaction begins, nothing has been
-written yet, and the same work runs again in the writer thread, which waits for the lock there (store/
-engine.py, `writes_without_waiting`). PostgreSQL is over a socket, so its work always goes to a thread,
-and so does anything that waits on the outside world (a payment processor).
+written yet, and the same work is tried again on the loop a few milliseconds later (`_on_sqlite` below,
+store/engine.py's `writes_without_waiting`). PostgreSQL is over a socket, so its work always goes to a
+thread, and so does anything that waits on the outside world (a payment processor).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import anyio
 import anyio.to_thread
 
 from orderdesk.store.database import Database
-from orderdesk.store.engine import WriteLockBusy, writes_without_waiting
+from orderdesk.store.engine import BUSY_TIMEOUT_MS, WriteLockBusy, writes_without_waiting
 
 T = TypeVar("T")
 
@@ -36,8 +36,9 @@ async def in_thread(function: Callable[..., T], *args: Any, limiter: anyio.Capac
 # more would only queue for the engine's pool (or open connections past it) and fight over the GIL.
 DATABASE_THREADS = 16
 _database_threads = ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="orderdesk-database")
-# SQLite writes that found the lock taken wait in one thread at a time: SQLite has one write lock, and
-# several threads polling for it in its busy handler (sleeps of up to 100 ms) only delay each other.
+# A SQLite write that found the write lock taken tries again after 1 ms, then 2, 4, 8 and every 10 ms.
+FIRST_RETRY_SECONDS, LAST_RETRY_SECONDS = 0.001, 0.010
+# A write still refused after the whole busy timeout waits once more, in one thread at a time.
 SQLITE_WRITER_THREADS = 1
 _limiters: dict[str, anyio.CapacityLimiter] = {}
 
@@ -66,8 +67,23 @@ async def with_processor(db: Database, processors: Any, site_id: str, function: 
 
 
 async def _on_sqlite(function: Callable[..., T], *args: Any) -> T:
-    try:
-        with writes_without_waiting():
-            return function(*args)
-    except WriteLockBusy:
-        return await in_thread(function, *args, limiter=_limiter("sqlite writer", SQLITE_WRITER_THREADS))
+    """`function(*args)` on the event loop; while another connection holds SQLite's write lock, tried again
+    on the loop a little later, never waiting there.
+
+    Waiting for the lock in a thread instead would make every write of the process queue behind it: while
+    that thread holds the lock, each write the loop begins finds it taken too. Retried here, the process's
+    own writes never find each other in the way, and only another process's holding costs retries."""
+    delay, waited = FIRST_RETRY_SECONDS, 0.0
+    while True:
+        try:
+            with writes_without_waiting():
+                return function(*args)
+        except WriteLockBusy:
+            if waited >= BUSY_TIMEOUT_MS / 1000:
+                break
+        await asyncio.sleep(delay)
+        waited += delay
+        delay = min(delay * 2, LAST_RETRY_SECONDS)
+    # Held for the whole busy timeout: one last try that waits as long again, in a thread, and fails as
+    # SQLite does if the lock is still held then.
+    return await in_thread(function, *args, limiter=_limiter("sqlite writer", SQLITE_WRITER_THREADS))
