@@ -39,3 +39,32 @@ def test_a_handler_reached_without_the_pipeline_refuses_even_a_well_formed_token
     # Then it is refused as unauthenticated, never served unchecked
     assert (response.status_code, response.content) == (
         401, b'{"code":"not_authorized","message":"Request not authorized","externalReference":"","details":[]}')
+
+
+def test_an_answered_route_is_matched_exactly_where_the_framework_routes_it(tmp_path):
+    # The pipeline's own match of an ANSWER route must agree with the framework's router on every route's
+    # path (the same template, the same parameters) and leave every other form of path to it.
+    import re
+
+    from orderdesk.api.app import create_app
+    from orderdesk.api.pipeline import Pipeline
+    from orderdesk.config import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'o.db'}"))
+    while not isinstance(app, Pipeline):
+        app = app.app
+    framework = app.app
+    paths = [re.sub(r"\{(\w+)\}", lambda m: f"{m.group(1)}-1", route.path_format) for route in framework.routes]
+    paths += ["/v2/sites/s/orders/o/", "/v2/sites//orders/o", "/v2/sites/s/orders/o/fulfill", "/v2/sites/s/orders"]
+    answered = []
+    for path in paths:
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            scope = {"path": path, "method": method}
+            found = app._route(scope)
+            if found is None or found[0] is None:
+                continue
+            answered.append((method, path))
+            _, handler, _, params, template = framework.asgi_router._handle_routing(path=path, method=method)
+            assert (found[0], found[1], scope["path_template"]) == (handler.opt["answer"], params, template)
+    # GET one order, and only its own path (with a trailing slash, through the framework's router).
+    assert answered == [("GET", "/v2/sites/site_id-1/orders/order_id-1"), ("GET", "/v2/sites/s/orders/o/")]
