@@ -42,7 +42,7 @@ def test_a_handler_reached_without_the_pipeline_refuses_even_a_well_formed_token
 
 
 def test_an_answered_route_is_matched_exactly_where_the_framework_routes_it(tmp_path):
-    # The pipeline's own match of an ANSWER route must agree with the framework's router on every route's
+    # The pipeline's own match of the ANSWER routes must agree with the framework's router on every route's
     # path (the same template, the same parameters) and leave every other form of path to it.
     import re
 
@@ -66,5 +66,7 @@ def test_an_answered_route_is_matched_exactly_where_the_framework_routes_it(tmp_
             answered.append((method, path))
             _, handler, _, params, template = framework.asgi_router._handle_routing(path=path, method=method)
             assert (found[0], found[1], scope["path_template"]) == (handler.opt["answer"], params, template)
-    # GET one order, and only its own path (with a trailing slash, through the framework's router).
-    assert answered == [("GET", "/v2/sites/site_id-1/orders/order_id-1"), ("GET", "/v2/sites/s/orders/o/")]
+    # GET one order and a page of orders, on their own paths (one with a trailing slash, through the
+    # framework's router), and nothing else.
+    assert sorted(answered) == [("GET", "/v2/sites/s/orders"), ("GET", "/v2/sites/s/orders/o/"),
+                                ("GET", "/v2/sites/site_id-1/orders"), ("GET", "/v2/sites/site_id-1/orders/order_id-1")]

@@ -16,7 +16,7 @@
 7. the handler, which declares what it needs of the caller (`auth.authorize`: scope, site, ecommerce).
 
 A handler may name, in its `opt`, an ANSWER: a function of the request's scope, the app's state and the
-path's parameters that returns the response's JSON. The pipeline calls it itself, in the same hop to
+path's parameters that returns the response's JSON (or None: the handler answers, the caller admitted). The pipeline calls it itself, in the same hop to
 the database as the admission, and skips the framework's parameter parsing and response objects; these
 cost more than GET one order does (an indexed read of stored bytes), most of an integration's traffic.
 
@@ -69,7 +69,10 @@ class Pipeline:
             await send_failure(scope, send, error)
             return
         if answer is not None:
-            await send_response(send, 200, JSON, body)
+            if body is None:  # the answer left this request to its handler (a deep page: a thread's work)
+                await self.app(scope, receive, send)
+            else:
+                await send_response(send, 200, JSON, body)
             return
         key, body = None, b""
         if scope["method"] in _WRITES:

@@ -1,12 +1,15 @@
 """The six Webflow order endpoints, and placing an order (our extension).
 
-GET one order is answered by the pipeline itself from `order_answer` (api/pipeline.py): its handler
-here gives the route its place in the framework's routing and its allowed methods."""
+GET one order and a shallow page of orders are answered by the pipeline itself, from `order_answer` and
+`list_answer` (api/pipeline.py): their handlers here give the routes their place in the framework's
+routing and their allowed methods, and serve what the answers leave to them (deep pages)."""
 
 from __future__ import annotations
 
 import anyio
 from litestar import MediaType, Request, Response, get, patch, post
+from litestar._parsers import parse_query_string
+from litestar.datastructures import MultiDict
 from litestar.params import FromPath, RawBody
 
 from orderdesk.api.auth import authorize, caller_of, check
@@ -36,13 +39,20 @@ def _json(content: bytes, status: int = 200) -> Response:
     return Response(content=content, media_type=MediaType.JSON, status_code=status)
 
 
-@get(ORDERS)
+def list_answer(asgi_scope: dict, state, site_id: str) -> bytes | None:
+    """A page of orders, read on the spot; None for a deep one, which its handler reads in a thread."""
+    check(caller_of(asgi_scope), READ, site_id, ecommerce=True)
+    status, offset, limit = _page_of(Query(MultiDict(parse_query_string(asgi_scope.get("query_string", b"")))))
+    if offset >= DEEP_OFFSET:
+        return None
+    return page_body(orders.list_orders(state.db, site_id, status, offset, limit))
+
+
+@get(ORDERS, opt={ANSWER: list_answer})
 async def list_orders(request: Request, site_id: FromPath[str]) -> Response:
     global _deep_readers
     authorize(request, READ, site_id, ecommerce=True)
-    query = Query(request.query_params)
-    status, offset, limit = page_query(query)
-    query.done()
+    status, offset, limit = _page_of(Query(request.query_params))
     db = request.app.state.db
     if offset < DEEP_OFFSET:
         page = await on_database(db, orders.list_orders, db, site_id, status, offset, limit)
@@ -51,6 +61,12 @@ async def list_orders(request: Request, site_id: FromPath[str]) -> Response:
             _deep_readers = anyio.CapacityLimiter(DEEP_READERS)
         page = await in_thread(orders.list_orders, db, site_id, status, offset, limit, limiter=_deep_readers)
     return _json(page_body(page))
+
+
+def _page_of(query: Query) -> tuple[OrderStatus | None, int, int]:
+    status, offset, limit = page_query(query)
+    query.done()
+    return status, offset, limit
 
 
 def page_query(query: Query) -> tuple[OrderStatus | None, int, int]:
