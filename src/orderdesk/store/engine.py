@@ -34,6 +34,10 @@ class WriteLockBusy(Exception):
 
 
 _without_waiting = threading.local()
+# Each SQLite connection's busy timeout as last set, by id() of the driver's connection (set anew when one
+# connects): a BEGIN changes it only when it needs the other one, so a connection that keeps writing on
+# the event loop sets it once, not twice a transaction.
+_busy_timeouts: dict[int, int] = {}
 
 
 @contextmanager
@@ -92,6 +96,7 @@ def create_engine(url: str, pool_size: int = 8, checkpoint_on_commit: bool = Tru
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _busy_timeouts[id(dbapi_connection)] = BUSY_TIMEOUT_MS
         cursor.execute("PRAGMA foreign_keys=ON")
         # The order-counting triggers make each write a statement that may roll itself back; its journal
         # stays in memory instead of a temporary file.
@@ -103,15 +108,21 @@ def create_engine(url: str, pool_size: int = 8, checkpoint_on_commit: bool = Tru
         cursor.execute("PRAGMA cache_size=-2048")
         cursor.close()
 
+    @event.listens_for(engine, "close")
+    def _on_close(dbapi_connection, _record) -> None:
+        _busy_timeouts.pop(id(dbapi_connection), None)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         # Straight to the driver: the statements need nothing of SQLAlchemy's execution machinery.
         driver = connection.connection.driver_connection
         if not connection.get_execution_options().get("writing", False):
+            _busy_timeout(driver, BUSY_TIMEOUT_MS)
             driver.execute("BEGIN")
         elif getattr(_without_waiting, "active", False):
             _begin_without_waiting(driver)
         else:
+            _busy_timeout(driver, BUSY_TIMEOUT_MS)
             driver.execute("BEGIN IMMEDIATE")
 
     return engine
@@ -120,16 +131,21 @@ def create_engine(url: str, pool_size: int = 8, checkpoint_on_commit: bool = Tru
 def _begin_without_waiting(driver: sqlite3.Connection) -> None:
     # In WAL mode the write lock is taken here or never: once BEGIN IMMEDIATE has it, the transaction's
     # statements and its COMMIT do not wait for other writers.
-    driver.execute("PRAGMA busy_timeout=0")
+    # The statements after BEGIN IMMEDIATE never wait, so the timeout stays 0 until a BEGIN that may wait.
+    _busy_timeout(driver, 0)
     try:
         driver.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
         if error.sqlite_errorcode == sqlite3.SQLITE_BUSY:
             raise WriteLockBusy(str(error)) from error
         raise
-    finally:
-        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     _without_waiting.active = False
+
+
+def _busy_timeout(driver: sqlite3.Connection, milliseconds: int) -> None:
+    if _busy_timeouts.get(id(driver)) != milliseconds:
+        driver.execute(f"PRAGMA busy_timeout={milliseconds}")
+        _busy_timeouts[id(driver)] = milliseconds
 
 
 def checkpoint(engine: Engine) -> int:

@@ -10,7 +10,6 @@ database's CHECK (reserved <= captured) backs.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -35,7 +34,7 @@ from orderdesk.store.repositories.sites import SiteRepository, TokenRepository
 from orderdesk.store.repositories.webhooks import WebhookRepository
 from orderdesk.wire import orders as wire
 from orderdesk.wire.money import display, major_units
-from orderdesk.wire.order_facts import order_of, render
+from orderdesk.wire.order_facts import history_entry, order_of, render
 from orderdesk.wire.placing import payment_reference
 from orderdesk.wire.refunds import refund_doc
 
@@ -88,7 +87,7 @@ class TrackedOrders:
         if row is None:
             raise OrderNotFound()
         order = _order_of(row)
-        self._loaded[id(order)] = _Loaded(row, order, dataclasses.replace(order), row.document)
+        self._loaded[id(order)] = _Loaded(row, order, order.copy(), row.document)
         return order
 
     def document(self, order: Order) -> bytes:
@@ -156,17 +155,12 @@ class TrackedOrders:
         if order.captured != entry.loaded.captured:
             self.repository.set_captured_amount(row.site_id, row.order_id, order.captured.amount)
         outbox.emit(self.repository.connection, row.site_id, outbox.ORDER_CHANGED, document, at)
-        old, new = msgspec.to_builtins(before), msgspec.to_builtins(after)
-        changed = sorted(key for key in new if old.get(key) != new.get(key))
-        self.repository.record(
-            row.site_id, row.order_id, action,
-            before=_json.encode({key: old.get(key) for key in changed}).decode(),
-            after=_json.encode({key: new.get(key) for key in changed}).decode(),
-            token_id=token_id, at=at,
-        )
+        old, new = history_entry(before, after)
+        self.repository.record(row.site_id, row.order_id, action, before=old, after=new, token_id=token_id, at=at)
         entry.document = document
-        entry.row = dataclasses.replace(row, version=row.version + 1, document=document, status=order.status.value)
-        entry.loaded = dataclasses.replace(order)
+        entry.row = OrderRow(row.id, row.site_id, row.order_id, order.status.value, row.version + 1, row.currency,
+                             order.captured.amount, order.reserved.amount, document)
+        entry.loaded = order.copy()
 
 
 class Repositories:
