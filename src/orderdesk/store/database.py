@@ -51,22 +51,41 @@ class Database:
         with self.reading() as connection:
             yield Reader(connection, self.clock)
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
-        with self.engine.connect() as connection:
-            connection = connection.execution_options(writing=True)
-            transaction = connection.begin()
-            work = UnitOfWork(connection, self.clock)
-            try:
-                yield work
-            except BaseException:
-                transaction.rollback()
-                raise
-            if work.committed:
-                transaction.commit()
-            else:
-                transaction.rollback()
+    def unit_of_work(self) -> _InTransaction:
+        """A UnitOfWork in a transaction of its own: committed if the block ends with `work.commit()` called,
+        rolled back otherwise (and on any exception)."""
+        return _InTransaction(self)
 
     def dispose(self) -> None:
         self.lookups.close()
         self.engine.dispose()
+
+
+class _InTransaction:
+    """`with db.unit_of_work() as work:` (a class rather than a generator: every write pays for this)."""
+
+    __slots__ = ("_db", "_connection", "_transaction", "_work")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def __enter__(self) -> UnitOfWork:
+        connection = self._db.engine.connect()
+        try:
+            connection.execution_options(writing=True)
+            self._transaction = connection.begin()
+            self._work = UnitOfWork(connection, self._db.clock)
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return self._work
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        try:
+            if error_type is None and self._work.committed:
+                self._transaction.commit()
+            else:
+                self._transaction.rollback()
+        finally:
+            self._connection.close()

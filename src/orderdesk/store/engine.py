@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -40,8 +38,7 @@ _without_waiting = threading.local()
 _busy_timeouts: dict[int, int] = {}
 
 
-@contextmanager
-def writes_without_waiting() -> Iterator[None]:
+class _WritesWithoutWaiting:
     """Within this block, on this thread, the first SQLite write transaction raises `WriteLockBusy`
     instead of waiting for the write lock; later ones wait as usual.
 
@@ -49,12 +46,22 @@ def writes_without_waiting() -> Iterator[None]:
     as `orderdesk worker`, `seed` or another server process holds the lock. Only the first write may
     refuse, because up to it nothing was written and the caller can run the same work again elsewhere;
     after a commit it could not. A second write losing the lock in the microseconds after the first is
-    rare enough to wait for."""
-    _without_waiting.active = True
-    try:
-        yield
-    finally:
+    rare enough to wait for. (A class, not a generator: every request on the event loop enters it.)"""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _without_waiting.active = True
+
+    def __exit__(self, *_) -> None:
         _without_waiting.active = False
+
+
+_writes_without_waiting = _WritesWithoutWaiting()
+
+
+def writes_without_waiting() -> _WritesWithoutWaiting:
+    return _writes_without_waiting
 
 
 def create_engine(url: str, pool_size: int = 8, checkpoint_on_commit: bool = True) -> Engine:
