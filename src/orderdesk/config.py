@@ -45,6 +45,11 @@ class Settings:
     delivery_worker: bool = True  # deliver webhooks and emails inside `serve`; off when `orderdesk worker` runs
     smtp_url: str = ""
     mail_from: str = "orders@orderdesk.invalid"
+    # The workbench's controls under /_orderdesk/ (reset, ...): off, every such path is a 404, so that an
+    # operator's ledger cannot be reset by accident. sandbox_key: the bearer a caller off loopback needs
+    # to make a site there (empty: only loopback may).
+    sandbox: bool = False
+    sandbox_key: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -88,8 +88,9 @@ def is_webflow_error(response: httpx.Response) -> bool:
 
 def test_every_write_of_the_document_is_fuzzed_here():
     document = json.loads(files("orderdesk.api").joinpath("openapi.json").read_bytes())
+    # The sandbox's controls are served only in sandbox mode (tests/api/test_sandbox.py tries their bodies).
     documented = {operation["operationId"] for item in document["paths"].values() for method, operation in item.items()
-                  if method in ("post", "patch", "put")}
+                  if method in ("post", "patch", "put") and "Sandbox" not in operation["tags"]}
 
     assert documented == WRITES.keys()
 

@@ -11,7 +11,7 @@ from orderdesk.api.errors import EXCEPTION_HANDLERS
 from orderdesk.api.middleware import Methods, RequestContext
 from orderdesk.api.pipeline import Pipeline
 from orderdesk.api.ratelimit import RateLimiter, rate_limiter_for
-from orderdesk.api.routes import docs, health, mailbox, orders, processor_events, refunds, sites, webhooks
+from orderdesk.api.routes import docs, health, mailbox, orders, processor_events, refunds, sandbox, sites, webhooks
 from orderdesk.background import Background, server_jobs
 from orderdesk.config import Settings
 from orderdesk.logs import configure_logging
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, processor: PaymentProcessor | N
     state = State({"settings": settings, "db": db, "processors": processors, "rate_limiter": rate_limiter})
     app = Litestar(
         route_handlers=[*orders.ROUTES, *refunds.ROUTES, *sites.ROUTES, *processor_events.ROUTES, *webhooks.ROUTES,
-                        *mailbox.ROUTES, *health.ROUTES, *docs.ROUTES],
+                        *mailbox.ROUTES, *health.ROUTES, *docs.ROUTES, *(sandbox.ROUTES if settings.sandbox else [])],
         exception_handlers=EXCEPTION_HANDLERS,
         state=state,
         request_max_body_size=settings.max_body_bytes,

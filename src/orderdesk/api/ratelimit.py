@@ -31,6 +31,7 @@ class Verdict:
 
 class RateLimiter(Protocol):
     def hit(self, key: str, limit: int) -> Verdict: ...
+    def forget(self, key: str) -> None: ...  # the key's window starts afresh (the sandbox's reset)
 
 
 def _window_of(now: float) -> int:
@@ -67,6 +68,10 @@ class MemoryRateLimiter:
             self._windows[key] = (window, used + 1)
             return Verdict(True, limit, limit - used - 1, 0)
 
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._windows.pop(key, None)
+
 
 class RedisRateLimiter:
     """The budget shared by every process that uses the same Redis: one INCR per request, in one round trip."""
@@ -102,6 +107,13 @@ class RedisRateLimiter:
         if used > limit:
             return _refused(limit, window, now)
         return Verdict(True, limit, limit - used, 0)
+
+    def forget(self, key: str) -> None:
+        self._fallback.forget(key)
+        try:
+            self._client.delete(f"{self._prefix}{key}:{_window_of(self._clock())}")
+        except redis.RedisError as error:
+            log.warning("redis unreachable: a rate-limit window was not reset", error=str(error))
 
     def _count(self, window_key: str, ttl: int) -> int:
         # MULTI/EXEC: the increment and the expiry are applied together, and sent in one round trip. The

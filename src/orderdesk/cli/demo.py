@@ -16,10 +16,11 @@ def demo(host: HostOption = None, port: PortOption = None, database: DatabaseOpt
          webhook_retry_interval: RetryIntervalOption = None) -> None:
     """Create a demo site, a token and 200 orders (on an empty database), then serve.
 
-    Webhooks may go to addresses on this machine (a receiver on your laptop: see `orderdesk listen`).
+    Webhooks may go to addresses on this machine (a receiver on your laptop: see `orderdesk listen`), and
+    the sandbox's controls are on (`POST /_orderdesk/sites/{site}/reset`, ...).
     """
     config = settings(database, host=host, port=port, webhook_retry_interval=webhook_retry_interval,
-                      webhook_allow_private=True)
+                      webhook_allow_private=True, sandbox=True)
     db = open_database(config)
     sites = access.list_sites(db)
     if sites:
@@ -39,5 +40,6 @@ def demo(host: HostOption = None, port: PortOption = None, database: DatabaseOpt
   token     {token}
 
   curl -s -H "Authorization: Bearer {token}" "{base}/sites/{site.id}/orders?limit=2"
+  sandbox   http://{config.host}:{config.port}/_orderdesk/sites/{site.id}/reset (POST, the same token)
 """, soft_wrap=True, highlight=False)
     run_server(config)

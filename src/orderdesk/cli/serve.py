@@ -26,6 +26,9 @@ from orderdesk.seed.orders import seed_orders
 HostOption = Annotated[str | None, typer.Option(help="Interface to listen on.", envvar="ORDERDESK_HOST")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on.", envvar="ORDERDESK_PORT")]
 WorkersOption = Annotated[int | None, typer.Option(help="Worker processes.", envvar="ORDERDESK_WORKERS")]
+SandboxOption = Annotated[bool | None, typer.Option(
+    "--sandbox/--no-sandbox", help="Turn on the workbench's controls under /_orderdesk/ (reset, ...); off, "
+    "every such path is a 404.", envvar="ORDERDESK_SANDBOX", show_default=False)]
 
 
 def run_server(config: Settings) -> None:
@@ -65,14 +68,15 @@ def refuse_unshared_rate_limits(config: Settings) -> None:
 
 def serve(
     host: HostOption = None, port: PortOption = None, database: DatabaseOption = None, workers: WorkersOption = None,
-    webhook_retry_interval: RetryIntervalOption = None,
+    webhook_retry_interval: RetryIntervalOption = None, sandbox: SandboxOption = None,
 ) -> None:
     """Serve the API (applies pending migrations first).
 
     Each process also delivers webhooks and emails, unless ORDERDESK_DELIVERY_WORKER=false (then run
     `orderdesk worker`).
     """
-    config = settings(database, host=host, port=port, workers=workers, webhook_retry_interval=webhook_retry_interval)
+    config = settings(database, host=host, port=port, workers=workers, webhook_retry_interval=webhook_retry_interval,
+                      sandbox=sandbox)
     refuse_unshared_rate_limits(config)  # before the migrations; run_server checks again for `demo`
     open_database(config).dispose()
     database = make_url(config.database_url).render_as_string(hide_password=True)
@@ -81,7 +85,7 @@ def serve(
             "listening", url=f"http://{config.host}:{config.port}/v2", workers=config.workers, database=database)
     else:
         err.print(f"orderdesk listening on http://{config.host}:{config.port}/v2 ({config.workers} worker(s), "
-                  f"database {database})")
+                  f"database {database}{', sandbox on' if config.sandbox else ''})")
     run_server(config)
 
 

@@ -30,6 +30,7 @@ from orderdesk.store.repositories.orders import NewOrder, OrderRepository, Order
 from orderdesk.store.repositories.processor_events import ProcessorEventLog
 from orderdesk.store.repositories.processors import SiteProcessorRepository
 from orderdesk.store.repositories.refunds import RefundRepository
+from orderdesk.store.repositories.site_data import SiteData
 from orderdesk.store.repositories.sites import SiteRepository, TokenRepository
 from orderdesk.store.repositories.webhooks import WebhookRepository
 from orderdesk.wire import orders as wire
@@ -204,6 +205,10 @@ class Repositories:
     @cached_property
     def processor_events(self) -> ProcessorEventLog:
         return ProcessorEventLog(self.connection)
+
+    @cached_property
+    def site_data(self) -> SiteData:
+        return SiteData(self.connection)
 
 
 class Reader(Repositories):

@@ -109,3 +109,10 @@ class NewWebhook(Body):
     url: str | None = None
     filter: dict[str, Any] | None = None
     messages: ClassVar[dict[str, str]] = {"url": "must be an absolute http(s) URL", "filter": "must be an object"}
+
+
+class NewSandboxSite(Body):
+    """`POST /_orderdesk/sites`: a fresh site for a test."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=MAX_ID)]
+    currency: str = "USD"  # checked by the service: an ISO 4217 code

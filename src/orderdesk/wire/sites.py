@@ -114,3 +114,10 @@ class UserDoc(msgspec.Struct, rename="camel"):
 
 def authorized_by_doc(site: Site) -> UserDoc:
     return UserDoc(derived_id("user", site.id), f"owner@{site.id}.orderdesk.invalid", "Site", "Owner")
+
+
+class SandboxSiteDoc(msgspec.Struct, rename="camel"):
+    """`POST /_orderdesk/sites`'s answer: the new site and its token, which holds every scope."""
+
+    site_id: str
+    token: str

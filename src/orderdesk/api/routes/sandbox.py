@@ -1,0 +1,68 @@
+"""The sandbox workbench's controls, under /_orderdesk/: registered only in sandbox mode (`serve --sandbox`,
+ORDERDESK_SANDBOX=true); without it every such path is the framework's 404, so an operator's ledger cannot
+be reset by accident.
+
+`POST /_orderdesk/sites` needs no token from loopback; from anywhere else it takes ORDERDESK_SANDBOX_KEY as
+a bearer token. Every `/_orderdesk/sites/{site_id}/...` call takes that site's own token, of any scope,
+admitted as the API's are (`auth.admit`); another site's token finds no such site.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import msgspec
+from litestar import MediaType, Request, Response, post
+from litestar.params import FromPath, RawBody
+
+from orderdesk.api.auth import Caller, admit, bearer_token, header
+from orderdesk.api.bodies import decode
+from orderdesk.api.threads import on_database
+from orderdesk.errors import NotAuthorized, SiteNotFound
+from orderdesk.services import sandbox
+from orderdesk.wire import requests
+from orderdesk.wire.sites import SandboxSiteDoc
+
+SITES = "/_orderdesk/sites"
+SITE = SITES + "/{site_id:str}"
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _may_make_sites(request: Request) -> bool:
+    client = request.client.host if request.client else ""
+    if client in _LOOPBACK or client.startswith("127."):
+        return True
+    key = request.app.state.settings.sandbox_key
+    presented = bearer_token(header(request.scope["headers"], b"authorization") or "")
+    return bool(key) and presented is not None and hmac.compare_digest(presented.encode(), key.encode())
+
+
+@post(SITES)
+async def create_site(request: Request, body: RawBody) -> Response:
+    if not _may_make_sites(request):
+        raise NotAuthorized()
+    new = decode(request, body, requests.NewSandboxSite)
+    db = request.app.state.db
+    site, token = await on_database(db, sandbox.create_site, db, new.name, new.currency)
+    return Response(content=msgspec.json.encode(SandboxSiteDoc(site.id, token)), media_type=MediaType.JSON,
+                    status_code=201)
+
+
+async def site_caller(request: Request, site_id: str) -> Caller:
+    """The caller, if its token belongs to `site_id` (any scope); SiteNotFound for another site's token."""
+    state = request.app.state
+    caller = await on_database(state.db, admit, state.db, state.settings.rate_limit, request.scope)
+    if caller.site.id != site_id:
+        raise SiteNotFound()
+    return caller
+
+
+@post(SITE + "/reset", status_code=204)
+async def reset_site(request: Request, site_id: FromPath[str]) -> None:
+    await site_caller(request, site_id)
+    state = request.app.state
+    for token_id in await on_database(state.db, sandbox.reset_site, state.db, site_id):
+        state.rate_limiter.forget(token_id)
+
+
+ROUTES = [create_site, reset_site]
