@@ -176,3 +176,30 @@ class RefundDeclined(AppError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"Bad Request: The payment processor declined the refund ({reason})")
+
+
+class InjectedFault(AppError):
+    """A sandbox fault's answer (domain/faults.py): the error a real failure with that status gives."""
+
+    _AS = {
+        400: ("bad_request", "Bad Request: Request is malformed"),
+        401: ("not_authorized", "Request not authorized"),
+        403: ("missing_scopes", "OAuthForbidden: Access to this resource is forbidden"),
+        404: ("resource_not_found", "Requested resource not found"),
+        409: ("conflict", "Conflict: The request could not be completed, try again"),
+        429: ("too_many_requests", "Too Many Requests"),
+        500: ("internal_error", "An Internal Error occurred"),
+        502: ("bad_gateway", "Bad Gateway"),
+        503: ("service_unavailable", "Service Unavailable: try again shortly"),
+        504: ("gateway_timeout", "Gateway Timeout"),
+    }
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.code, message = self._AS.get(status) or (("bad_request", "Bad Request") if status < 500
+                                                      else ("internal_error", "An Internal Error occurred"))
+        super().__init__(message)
+
+    def headers(self) -> dict[str, str]:
+        # A 429 says when to come back as a real one does; after a fault a request may pass at once.
+        return {"Retry-After": "1"} if self.status == 429 else {}

@@ -163,3 +163,155 @@ def test_reset_needs_the_sites_own_token_and_a_refused_one_changes_nothing(sandb
     assert foreign.json()["code"] == "resource_not_found"
     still = httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders/{order['orderId']}", headers=auth(made["token"]))
     assert still.status_code == 200
+
+
+# --- faults -------------------------------------------------------------------------------------------------
+
+
+def add_fault(sandbox, made: dict, **fault) -> httpx.Response:
+    return httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/faults", json=fault, headers=auth(made["token"]))
+
+
+def faults_of(sandbox, made: dict) -> list[dict]:
+    response = httpx.get(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/faults", headers=auth(made["token"]))
+    assert response.status_code == 200
+    return response.json()["faults"]
+
+
+def test_a_fault_answers_its_status_for_its_times_then_the_api_answers_again(sandbox):
+    made = new_site(sandbox)
+    order = place(sandbox, made["siteId"], made["token"])
+    added = add_fault(sandbox, made, operation="get-order", status=503, times=2)
+    assert added.status_code == 201, added.text
+    fault = added.json()
+    assert {key: fault[key] for key in ("operation", "status", "delayMs", "drop", "times", "probability", "remaining")} \
+        == {"operation": "get-order", "status": 503, "delayMs": 0, "drop": False, "times": 2, "probability": 1.0,
+            "remaining": 2}
+    url = f"{sandbox.api}/sites/{made['siteId']}/orders/{order['orderId']}"
+    answers = [httpx.get(url, headers=auth(made["token"])) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [503, 503, 200]
+    assert answers[0].json() == {"code": "service_unavailable", "message": "Service Unavailable: try again shortly",
+                                 "externalReference": "", "details": []}
+    assert answers[2].json()["orderId"] == order["orderId"]
+    # Another operation of the same site is untouched meanwhile.
+    assert faults_of(sandbox, made)[0]["remaining"] == 0
+
+
+def test_a_faulted_write_changes_nothing(sandbox):
+    made = new_site(sandbox)
+    order = place(sandbox, made["siteId"], made["token"])
+    url = f"{sandbox.api}/sites/{made['siteId']}/orders/{order['orderId']}"
+    before = httpx.get(url, headers=auth(made["token"])).content
+    assert add_fault(sandbox, made, operation="update-order", status=500, times=1).status_code == 201
+    refused = httpx.patch(url, json={"comment": "changed"}, headers=auth(made["token"]))
+    assert refused.status_code == 500
+    assert refused.json()["code"] == "internal_error"
+    assert httpx.get(url, headers=auth(made["token"])).content == before
+    applied = httpx.patch(url, json={"comment": "changed"}, headers=auth(made["token"]))
+    assert (applied.status_code, applied.json()["comment"]) == (200, "changed")
+
+
+def test_a_429_fault_carries_retry_after_and_the_rate_limit_headers(sandbox):
+    made = new_site(sandbox)
+    assert add_fault(sandbox, made, operation="list-orders", status=429, times=1).status_code == 201
+    url = f"{sandbox.api}/sites/{made['siteId']}/orders"
+    refused = httpx.get(url, headers=auth(made["token"]))
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "too_many_requests"
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    assert int(refused.headers["x-ratelimit-limit"]) > 0
+    assert httpx.get(url, headers=auth(made["token"])).status_code == 200
+
+
+def test_the_sdk_retries_a_429_fault_once_and_surfaces_three(sandbox):
+    from webflow import Webflow
+    from webflow.environment import WebflowEnvironment
+    from webflow.errors import TooManyRequestsError
+
+    made = new_site(sandbox)
+    order = place(sandbox, made["siteId"], made["token"])
+    with httpx.Client(timeout=10) as connection:
+        environment = WebflowEnvironment(base=sandbox.api, data_api=sandbox.api, content_delivery_api=sandbox.api)
+        client = Webflow(access_token=made["token"], environment=environment, httpx_client=connection)
+        assert add_fault(sandbox, made, operation="get-order", status=429, times=1).status_code == 201
+        assert client.orders.get(made["siteId"], order["orderId"]).order_id == order["orderId"]
+        assert add_fault(sandbox, made, operation="get-order", status=429, times=3).status_code == 201
+        with pytest.raises(TooManyRequestsError):
+            client.orders.get(made["siteId"], order["orderId"])
+    assert [fault["remaining"] for fault in faults_of(sandbox, made)] == [0, 0]
+
+
+def test_a_drop_fault_closes_the_connection_without_an_answer(sandbox):
+    made = new_site(sandbox)
+    assert add_fault(sandbox, made, operation="*", drop=True, times=1).status_code == 201
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=auth(made["token"]))
+    assert httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=auth(made["token"])).status_code == 200
+
+
+def test_a_delay_fault_answers_late_and_then_as_usual(sandbox):
+    made = new_site(sandbox)
+    assert add_fault(sandbox, made, operation="list-orders", delayMs=400, times=1).status_code == 201
+    url = f"{sandbox.api}/sites/{made['siteId']}/orders"
+    late = httpx.get(url, headers=auth(made["token"]))
+    assert late.status_code == 200
+    assert 0.4 <= late.elapsed.total_seconds() < 0.4 * 1.1 + 0.1
+    assert httpx.get(url, headers=auth(made["token"])).elapsed.total_seconds() < 0.4
+
+
+def test_a_fault_applies_only_to_its_own_site(sandbox):
+    made, other = new_site(sandbox), new_site(sandbox)
+    assert add_fault(sandbox, made, operation="*", status=500).status_code == 201
+    assert httpx.get(f"{sandbox.api}/sites/{other['siteId']}/orders", headers=auth(other["token"])).status_code == 200
+    assert httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=auth(made["token"])).status_code == 500
+
+
+def test_a_fault_with_a_probability_repeats_the_same_choices_for_the_same_fault():
+    from orderdesk.domain.faults import Fault
+
+    fault = Fault("a" * 24, "s" * 24, "*", status=500, probability=0.5)
+    choices = [fault.chosen(draw) for draw in range(1, 201)]
+    assert choices == [fault.chosen(draw) for draw in range(1, 201)]
+    assert 70 < sum(choices) < 130  # about half
+    assert choices != [Fault("b" * 24, "s" * 24, "*", status=500, probability=0.5).chosen(d) for d in range(1, 201)]
+
+
+def test_faults_are_listed_deleted_one_by_one_or_all_and_cleared_by_reset(sandbox):
+    made = new_site(sandbox)
+    first = add_fault(sandbox, made, operation="get-order", status=500).json()
+    second = add_fault(sandbox, made, operation="list-orders", status=503).json()
+    assert [fault["id"] for fault in faults_of(sandbox, made)] == [first["id"], second["id"]]
+    base = f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/faults"
+    assert httpx.delete(f"{base}/{first['id']}", headers=auth(made["token"])).status_code == 204
+    missing = httpx.delete(f"{base}/{first['id']}", headers=auth(made["token"]))
+    assert (missing.status_code, missing.json()["code"]) == (404, "resource_not_found")
+    assert [fault["id"] for fault in faults_of(sandbox, made)] == [second["id"]]
+    assert httpx.delete(base, headers=auth(made["token"])).status_code == 204
+    assert faults_of(sandbox, made) == []
+    add_fault(sandbox, made, operation="*", status=500)
+    assert httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/reset", headers=auth(made["token"])).status_code == 204
+    assert faults_of(sandbox, made) == []
+    assert httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=auth(made["token"])).status_code == 200
+
+
+@pytest.mark.parametrize("fault, field", [
+    ({"operation": "no-such-operation", "status": 500}, "operation"),
+    ({"operation": "processor", "outcome": "declined"}, "outcome"),
+    ({"operation": "processor"}, "operation"),
+    ({"operation": "get-order", "status": 302}, "status"),
+    ({"operation": "get-order", "delayMs": 30_001}, "delayMs"),
+    ({"operation": "get-order", "delayMs": -1}, "delayMs"),
+    ({"operation": "get-order", "status": 500, "drop": True}, "drop"),
+    ({"operation": "get-order"}, "status"),
+    ({"operation": "get-order", "status": 500, "times": 0}, "times"),
+    ({"operation": "get-order", "status": 500, "probability": 1.5}, "probability"),
+    ({"status": 500}, "operation"),
+])
+def test_a_bad_fault_is_refused_naming_its_field_and_adds_nothing(sandbox, fault, field):
+    made = new_site(sandbox)
+    refused = add_fault(sandbox, made, **fault)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "validation_error"
+    assert [detail["field"] for detail in refused.json()["details"]] == [field]
+    assert faults_of(sandbox, made) == []

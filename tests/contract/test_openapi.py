@@ -18,6 +18,7 @@ from litestar import Litestar
 from orderdesk.api.app import create_app
 from orderdesk.api.routes import docs
 from orderdesk.api.routes.mailbox import EmailDoc, MailboxDoc
+from orderdesk.wire.sites import FaultDoc, FaultListDoc, SandboxSiteDoc
 from orderdesk.config import Settings
 from orderdesk.wire import orders as wire_orders
 from orderdesk.wire import requests as wire_requests
@@ -242,6 +243,11 @@ def struct_fields(kind) -> set[str]:
     ("DeliveryList", struct_fields(AttemptListDoc)),
     ("Email", struct_fields(EmailDoc)),
     ("Mailbox", struct_fields(MailboxDoc)),
+    ("NewSandboxSite", struct_fields(wire_requests.NewSandboxSite)),
+    ("SandboxSite", struct_fields(SandboxSiteDoc)),
+    ("NewFault", struct_fields(wire_requests.NewFault)),
+    ("Fault", struct_fields(FaultDoc)),
+    ("FaultList", struct_fields(FaultListDoc)),
 ])
 def test_a_documented_shape_has_the_fields_of_its_wire_struct(schema, fields):
     assert property_names(schema) == fields
@@ -289,7 +295,7 @@ def test_every_route_served_is_documented(served_routes):
 
 def test_every_documented_route_is_served(served_routes):
     assert sorted(documented_routes() - served_routes) == []
-    assert len(served_routes) == 32
+    assert len(served_routes) == 36
 
 
 # --- served over HTTP ---------------------------------------------------------------------------------------

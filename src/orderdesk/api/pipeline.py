@@ -12,7 +12,9 @@
    413 (or 400), which spends no rate limit;
 4. the rate limit;
 5. the Idempotency-Key of a keyed write (`api/idempotency.py`);
-6. (next issue) injected faults: the last step before the handler;
+6. in sandbox mode, the site's injected faults (`services/faults.py`): the last step before the handler,
+   so a faulted write changes nothing. (Routes with an ANSWER then take one hop more: the fault comes
+   between the admission and the answer);
 7. the handler, which declares what it needs of the caller (`auth.authorize`: scope, site, ecommerce).
 
 A handler may name, in its `opt`, an ANSWER: a function of the request's scope, the app's state and the
@@ -26,7 +28,9 @@ read to be checked, so they go straight to the framework, as does everything out
 
 from __future__ import annotations
 
+import asyncio
 import re
+from functools import partial
 
 from litestar import Litestar
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
@@ -35,7 +39,11 @@ from litestar.utils import normalize_path
 from orderdesk.api.auth import Caller, admit, header, spend_rate_limit
 from orderdesk.api.errors import JSON, send_failure, send_response
 from orderdesk.api.idempotency import KeyedWrite
+from orderdesk.api.routes.docs import operation_ids
+from orderdesk.api.server import DROP
 from orderdesk.api.threads import on_database
+from orderdesk.errors import InjectedFault
+from orderdesk.services import faults
 
 ANSWER = "answer"  # the key, in a handler's `opt`, of the function the pipeline answers it with
 _WRITES = frozenset({"POST", "PATCH"})
@@ -47,6 +55,7 @@ class Pipeline:
         self.app, self.state = framework, state  # `app`, as in every ASGI layer: the one it wraps
         self.db, self.settings, self.limiter = state.db, state.settings, state.rate_limiter
         self.keyed_write = KeyedWrite(self.db)
+        self.sandbox = self.settings.sandbox
         # (method, compiled template, template, answer) of every route handler with an ANSWER.
         self._answered = [
             (method, _compiled(route.path_format), route.path_format, handler.opt[ANSWER])
@@ -60,19 +69,13 @@ class Pipeline:
             await self.app(scope, receive, send)
             return
         answer, params = route
+        if answer is not None and not self.sandbox:
+            await self._answer_in_one_hop(scope, receive, send, answer, params)
+            return
         try:
-            if answer is not None:
-                body = await on_database(self.db, self._answer, scope, answer, params)
-            else:
-                caller = await on_database(self.db, admit, self.db, self.settings.rate_limit, scope)
+            caller = await on_database(self.db, admit, self.db, self.settings.rate_limit, scope)
         except Exception as error:
             await send_failure(scope, send, error)
-            return
-        if answer is not None:
-            if body is None:  # the answer left this request to its handler (a deep page: a thread's work)
-                await self.app(scope, receive, send)
-            else:
-                await send_response(send, 200, JSON, body)
             return
         key, body = None, b""
         if scope["method"] in _WRITES:
@@ -86,11 +89,66 @@ class Pipeline:
         except Exception as error:
             await send_failure(scope, send, error)
             return
-        # (Faults, next issue: here, after everything that refuses a request and before the handler.)
-        if key is not None:
+        if self.sandbox and await self._faulted(scope, send, caller):
+            return
+        if answer is not None:
+            try:
+                answered = await on_database(self.db, partial(answer, scope, self.state, **params))
+            except Exception as error:
+                await send_failure(scope, send, error)
+                return
+            if answered is None:  # left to its handler (a deep page: a thread's work)
+                await self.app(scope, receive, send)
+            else:
+                await send_response(send, 200, JSON, answered)
+        elif key is not None:
             await self.keyed_write(self.app, scope, receive, send, caller, key, body)
         else:
             await self.app(scope, receive, send)
+
+    async def _answer_in_one_hop(self, scope, receive, send, answer, params) -> None:
+        """A route with an ANSWER, outside sandbox mode: the caller admitted, its rate limit spent and the
+        answer read in one hop to the database."""
+        try:
+            body = await on_database(self.db, self._answer, scope, answer, params)
+        except Exception as error:
+            await send_failure(scope, send, error)
+            return
+        if body is None:  # the answer left this request to its handler (a deep page: a thread's work)
+            await self.app(scope, receive, send)
+        else:
+            await send_response(send, 200, JSON, body)
+
+    async def _faulted(self, scope, send, caller: Caller) -> bool:
+        """Step 6, in sandbox mode: the fault this request meets, if any, applied. True when it answered (or
+        dropped the connection); a fault that only delays lets the request go on."""
+        operation = operation_ids().get((scope["method"], scope.get("path_template", "")))
+        if operation is None:
+            return False
+        try:
+            fault = await on_database(self.db, faults.fault_for, self.db, caller.site.id, operation)
+        except Exception as error:
+            await send_failure(scope, send, error)
+            return True
+        if fault is None:
+            return False
+        if fault.delay_ms:
+            await asyncio.sleep(fault.delay_ms / 1000)
+        if fault.drop:
+            drop = scope.get("extensions", {}).get(DROP)
+            if drop is not None:
+                drop()
+                return True
+            await send_failure(scope, send, InjectedFault(503))  # a server without the hook: the nearest thing
+            return True
+        if fault.status is None:
+            return False
+        if fault.status == 429:  # as a real one: the budget shown spent
+            scope.setdefault("state", {})["response_headers"] = [
+                (b"x-ratelimit-limit", str(caller.rate_limit or self.settings.rate_limit).encode()),
+                (b"x-ratelimit-remaining", b"0")]
+        await send_failure(scope, send, InjectedFault(fault.status))
+        return True
 
     def _route(self, scope) -> tuple | None:
         """The route's ANSWER (or None) and path parameters, for a route that takes a token; None otherwise."""

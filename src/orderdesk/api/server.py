@@ -38,6 +38,7 @@ from orderdesk.errors import (
 
 MAX_HEADER_BYTES = 64 * 1024  # of a URL, and of the headers; ours are a few hundred bytes
 OVER_CAP_HEADER_SECONDS = 1.0
+DROP = "orderdesk.drop"  # the ASGI scope extension that closes the connection without an answer
 
 
 async def _refuse_connection(scope, receive, send) -> None:
@@ -128,9 +129,16 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm()
         self._in_headers, self._in_body = False, True
+        # The sandbox's `drop` fault (api/pipeline.py): the connection closed with no answer at all.
+        self.scope.setdefault("extensions", {})[DROP] = self._drop
         super().on_headers_complete()
         if self._over_cap and self.cycle is not None:
             self.cycle.keep_alive = False  # the over-the-cap answer closes its connection
+
+    def _drop(self) -> None:
+        if self.cycle is not None:
+            self.cycle.disconnected = True  # uvicorn then neither answers a 500 nor logs one
+        self.transport.close()
 
     def on_body(self, body: bytes) -> None:
         self._last_body_at = self.loop.time()

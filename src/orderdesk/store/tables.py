@@ -259,3 +259,21 @@ emails = sa.Table(
     sa.Index("ix_emails_due", "state", "next_attempt_on"),
     sa.Index("ix_emails_site", "site_id", "id"),
 )
+
+# The sandbox's injected faults (domain/faults.py), kept with the site so that every process applies them.
+sandbox_faults = sa.Table(
+    "sandbox_faults",
+    metadata,
+    sa.Column("id", sa.String(24), primary_key=True),
+    sa.Column("site_id", sa.String(24), sa.ForeignKey("sites.id"), nullable=False),
+    sa.Column("operation", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("delay_ms", sa.Integer, nullable=False),
+    sa.Column("drop", sa.Boolean, nullable=False),
+    sa.Column("times", sa.Integer, nullable=True),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("draws", sa.Integer, nullable=False),  # requests that matched it so far
+    sa.Column("applied", sa.Integer, nullable=False),  # requests it changed so far
+    sa.Column("created_on", sa.BigInteger, nullable=False),
+    sa.Index("ix_sandbox_faults_site", "site_id", "created_on"),
+)

@@ -25,6 +25,7 @@ from orderdesk.domain.refunds import RefundExceedsAvailable
 from orderdesk.errors import Conflict, OrderNotFound
 from orderdesk.store import outbox
 from orderdesk.store.repositories.emails import EmailRepository
+from orderdesk.store.repositories.faults import FaultRepository
 from orderdesk.store.repositories.idempotency import IdempotencyKeys
 from orderdesk.store.repositories.orders import NewOrder, OrderRepository, OrderRow, StaleOrder
 from orderdesk.store.repositories.processor_events import ProcessorEventLog
@@ -209,6 +210,10 @@ class Repositories:
     @cached_property
     def site_data(self) -> SiteData:
         return SiteData(self.connection)
+
+    @cached_property
+    def faults(self) -> FaultRepository:
+        return FaultRepository(self.connection)
 
 
 class Reader(Repositories):

@@ -116,3 +116,14 @@ class NewSandboxSite(Body):
 
     name: Annotated[str, Meta(min_length=1, max_length=MAX_ID)]
     currency: str = "USD"  # checked by the service: an ISO 4217 code
+
+
+class NewFault(Body):
+    """`POST /_orderdesk/sites/{site_id}/faults` (domain/faults.py says what each field means)."""
+
+    operation: str
+    status: int | None = None
+    delay_ms: int = 0
+    drop: bool = False
+    times: int | None = None
+    probability: float = 1.0

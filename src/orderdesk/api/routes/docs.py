@@ -28,6 +28,14 @@ def document_bytes() -> bytes:
 
 
 @cache
+def operation_ids() -> dict[tuple[str, str], str]:
+    """(METHOD, path template) of every operation of the document, and its operationId."""
+    paths = json.loads(document_bytes())["paths"]
+    return {(method.upper(), path): operation["operationId"]
+            for path, item in paths.items() for method, operation in item.items()}
+
+
+@cache
 def page_bytes() -> bytes:
     return render_page(json.loads(document_bytes())).encode()
 

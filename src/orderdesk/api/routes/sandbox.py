@@ -1,4 +1,4 @@
-"""The sandbox workbench's controls, under /_orderdesk/: registered only in sandbox mode (`serve --sandbox`,
+"""The sandbox workbench's controls (sites, reset, faults), under /_orderdesk/: registered only in sandbox mode (`serve --sandbox`,
 ORDERDESK_SANDBOX=true); without it every such path is the framework's 404, so an operator's ledger cannot
 be reset by accident.
 
@@ -12,16 +12,17 @@ from __future__ import annotations
 import hmac
 
 import msgspec
-from litestar import MediaType, Request, Response, post
+from litestar import MediaType, Request, Response, delete, get, post
 from litestar.params import FromPath, RawBody
 
 from orderdesk.api.auth import Caller, admit, bearer_token, header
 from orderdesk.api.bodies import decode
+from orderdesk.api.routes.docs import operation_ids
 from orderdesk.api.threads import on_database
 from orderdesk.errors import NotAuthorized, SiteNotFound
-from orderdesk.services import sandbox
+from orderdesk.services import faults, sandbox
 from orderdesk.wire import requests
-from orderdesk.wire.sites import SandboxSiteDoc
+from orderdesk.wire.sites import FaultListDoc, SandboxSiteDoc, fault_doc
 
 SITES = "/_orderdesk/sites"
 SITE = SITES + "/{site_id:str}"
@@ -65,4 +66,44 @@ async def reset_site(request: Request, site_id: FromPath[str]) -> None:
         state.rate_limiter.forget(token_id)
 
 
-ROUTES = [create_site, reset_site]
+def _json(value: object, status: int = 200) -> Response:
+    return Response(content=msgspec.json.encode(value), media_type=MediaType.JSON, status_code=status)
+
+
+# The operations a fault may name: those of the API that take a token (signed processor events do not).
+_FAULTABLE = frozenset(operation for (_, path), operation in operation_ids().items()
+                       if path.startswith("/v2/") and not path.startswith("/v2/processors/"))
+
+
+@post(SITE + "/faults")
+async def add_fault(request: Request, site_id: FromPath[str], body: RawBody) -> Response:
+    await site_caller(request, site_id)
+    new = decode(request, body, requests.NewFault)
+    db = request.app.state.db
+    fault = await on_database(db, faults.add_fault, db, site_id, _FAULTABLE, new.operation, new.status,
+                              new.delay_ms, new.drop, new.times, new.probability)
+    return _json(fault_doc(fault), status=201)
+
+
+@get(SITE + "/faults")
+async def list_faults(request: Request, site_id: FromPath[str]) -> Response:
+    await site_caller(request, site_id)
+    db = request.app.state.db
+    return _json(FaultListDoc([fault_doc(fault) for fault in await on_database(db, faults.list_faults, db, site_id)]))
+
+
+@delete(SITE + "/faults/{fault_id:str}", status_code=204)
+async def remove_fault(request: Request, site_id: FromPath[str], fault_id: FromPath[str]) -> None:
+    await site_caller(request, site_id)
+    db = request.app.state.db
+    await on_database(db, faults.remove_fault, db, site_id, fault_id)
+
+
+@delete(SITE + "/faults", status_code=204)
+async def clear_faults(request: Request, site_id: FromPath[str]) -> None:
+    await site_caller(request, site_id)
+    db = request.app.state.db
+    await on_database(db, faults.clear_faults, db, site_id)
+
+
+ROUTES = [create_site, reset_site, add_fault, list_faults, remove_fault, clear_faults]

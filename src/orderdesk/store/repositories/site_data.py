@@ -17,6 +17,7 @@ from orderdesk.store.tables import (
     processor_events,
     refund_items,
     refunds,
+    sandbox_faults,
     tokens,
     webhooks,
 )
@@ -28,7 +29,7 @@ class SiteData:
 
     def clear(self, site_id: str) -> None:
         """Delete the site's orders, refunds, history, webhooks with their events, deliveries and attempts,
-        processor events, emails and idempotency keys; the site, its settings and tokens stay."""
+        processor events, emails, idempotency keys and faults; the site, its settings and tokens stay."""
         execute = self.connection.execute
         site_webhooks = sa.select(webhooks.c.id).where(webhooks.c.site_id == site_id)
         site_events = sa.select(events.c.id).where(events.c.site_id == site_id)
@@ -47,3 +48,4 @@ class SiteData:
         execute(emails.delete().where(emails.c.site_id == site_id))
         site_tokens = sa.select(tokens.c.id).where(tokens.c.site_id == site_id)
         execute(idempotency_keys.delete().where(idempotency_keys.c.token_id.in_(site_tokens)))
+        execute(sandbox_faults.delete().where(sandbox_faults.c.site_id == site_id))

@@ -1,0 +1,73 @@
+"""The sandbox's faults: what a request to an operation answers instead, and whether this one is chosen.
+
+A fault names an operation (an operationId of the API's document, or "*"), and what happens to a request
+to it: another status (`status`), an answer held back (`delay_ms`), or the connection closed without one
+(`drop`); for the next `times` requests (None: until deleted), each with `probability`. Whether a request
+is chosen is decided by a generator seeded with the fault's id and the request's number among those that
+matched it, so a run can be repeated.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+ANY_OPERATION = "*"
+NOT_YET = ("processor", "webhook-delivery")  # the processor's outcomes and webhook chaos: still to come
+MAX_DELAY_MS = 30_000
+
+
+class FaultRefused(ValueError):
+    """A fault that cannot be: `field` and why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    id: str
+    site_id: str
+    operation: str
+    status: int | None = None
+    delay_ms: int = 0
+    drop: bool = False
+    times: int | None = None  # the requests it applies to in all; None: until deleted
+    probability: float = 1.0
+    applied: int = 0  # requests it has changed so far
+    created_on: int = 0
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.times is None else max(self.times - self.applied, 0)
+
+    def matches(self, operation: str) -> bool:
+        return self.operation in (ANY_OPERATION, operation) and self.remaining != 0
+
+    def chosen(self, draw: int) -> bool:
+        """Whether the `draw`-th request (from 1) that matched this fault is one it applies to."""
+        if self.probability >= 1:
+            return True
+        return random.Random(f"{self.id}:{draw}").random() < self.probability
+
+
+def check(operation: str, operations: frozenset[str], status: int | None, delay_ms: int, drop: bool,
+          times: int | None, probability: float) -> None:
+    """FaultRefused for the first thing wrong with a fault; `operations`: the ids a fault may name."""
+    if operation in NOT_YET:
+        raise FaultRefused("operation", f"{operation} faults are not served yet: only a request's operation or \"*\"")
+    if operation != ANY_OPERATION and operation not in operations:
+        raise FaultRefused("operation", "must be an operationId of the API (see /openapi.json) or \"*\"")
+    if status is not None and not 400 <= status <= 599:
+        raise FaultRefused("status", "must be a 4xx or 5xx status")
+    if not 0 <= delay_ms <= MAX_DELAY_MS:
+        raise FaultRefused("delayMs", f"must be between 0 and {MAX_DELAY_MS}")
+    if status is not None and drop:
+        raise FaultRefused("drop", "a dropped connection has no status: give one or the other")
+    if status is None and not drop and delay_ms == 0:
+        raise FaultRefused("status", "give a status, a delayMs or drop: true")
+    if times is not None and times < 1:
+        raise FaultRefused("times", "must be 1 or more (leave it out: until deleted)")
+    if not 0 <= probability <= 1:
+        raise FaultRefused("probability", "must be between 0 and 1")
