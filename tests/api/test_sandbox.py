@@ -315,3 +315,69 @@ def test_a_bad_fault_is_refused_naming_its_field_and_adds_nothing(sandbox, fault
     assert refused.json()["code"] == "validation_error"
     assert [detail["field"] for detail in refused.json()["details"]] == [field]
     assert faults_of(sandbox, made) == []
+
+
+# --- processor events on demand -----------------------------------------------------------------------------
+
+
+def test_a_dispute_over_http_opens_and_then_closes_as_won(sandbox):
+    made = new_site(sandbox)
+    order = place(sandbox, made["siteId"], made["token"])
+    url = f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/orders/{order['orderId']}/dispute"
+    opened = httpx.post(url, headers=auth(made["token"]))
+    assert opened.status_code == 200, opened.text
+    assert (opened.json()["status"], opened.json()["disputeLastStatus"]) == ("disputed", "needs_response")
+    assert opened.json()["stripeDetails"]["disputeId"].startswith("dp_sim_")
+    won = httpx.post(url, json={"outcome": "won"}, headers=auth(made["token"]))
+    assert (won.json()["status"], won.json()["disputeLastStatus"]) == ("unfulfilled", "won")
+    read = httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders/{order['orderId']}", headers=auth(made["token"]))
+    assert read.content == won.content
+
+
+def test_a_dispute_lost_at_once_ends_the_order(sandbox):
+    made = new_site(sandbox)
+    order = place(sandbox, made["siteId"], made["token"])
+    lost = httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/orders/{order['orderId']}/dispute",
+                      json={"outcome": "lost"}, headers=auth(made["token"]))
+    assert (lost.status_code, lost.json()["status"]) == (200, "dispute-lost")
+
+
+def test_a_capture_over_http_makes_a_pending_order_unfulfilled(sandbox):
+    made = new_site(sandbox)
+    placed = httpx.post(f"{sandbox.api}/sites/{made['siteId']}/orders", json=order_body(status="pending"),
+                        headers=auth(made["token"]))
+    assert placed.json()["status"] == "pending"
+    captured = httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/orders/{placed.json()['orderId']}/capture",
+                          json={"amount": 1000}, headers=auth(made["token"]))
+    assert (captured.status_code, captured.json()["status"]) == (200, "unfulfilled")
+    too_much = httpx.post(f"{sandbox.api}/sites/{made['siteId']}/refunds", headers=auth(made["token"]),
+                          json={"orderId": placed.json()["orderId"], "amount": 10.01, "currency": "USD"})
+    assert too_much.status_code == 400  # only 10.00 was captured
+
+
+@pytest.mark.parametrize("action, body, status", [
+    ("dispute", {"outcome": "draw"}, 400), ("capture", {"amount": -1}, 400), ("capture", {"amount": "5"}, 400),
+    ("dispute", {"colour": 1}, 400),
+])
+def test_a_bad_processor_event_is_refused_and_changes_nothing(sandbox, action, body, status):
+    made = new_site(sandbox)
+    order = place(sandbox, made["siteId"], made["token"])
+    read = f"{sandbox.api}/sites/{made['siteId']}/orders/{order['orderId']}"
+    before = httpx.get(read, headers=auth(made["token"])).content
+    refused = httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/orders/{order['orderId']}/{action}",
+                         json=body, headers=auth(made["token"]))
+    assert refused.status_code == status, refused.text
+    assert refused.json()["code"] == "validation_error"
+    assert httpx.get(read, headers=auth(made["token"])).content == before
+
+
+def test_a_processor_event_on_a_missing_order_or_a_pending_dispute_is_refused(sandbox):
+    made = new_site(sandbox)
+    missing = httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/orders/000-000/dispute",
+                         headers=auth(made["token"]))
+    assert (missing.status_code, missing.json()["code"]) == (404, "order_not_found")
+    pending = httpx.post(f"{sandbox.api}/sites/{made['siteId']}/orders", json=order_body(status="pending"),
+                         headers=auth(made["token"])).json()
+    refused = httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/orders/{pending['orderId']}/dispute",
+                         headers=auth(made["token"]))
+    assert (refused.status_code, refused.json()["code"]) == (409, "conflict")

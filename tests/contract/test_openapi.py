@@ -248,6 +248,8 @@ def struct_fields(kind) -> set[str]:
     ("NewFault", struct_fields(wire_requests.NewFault)),
     ("Fault", struct_fields(FaultDoc)),
     ("FaultList", struct_fields(FaultListDoc)),
+    ("SandboxDispute", struct_fields(wire_requests.SandboxDispute)),
+    ("SandboxCapture", struct_fields(wire_requests.SandboxCapture)),
 ])
 def test_a_documented_shape_has_the_fields_of_its_wire_struct(schema, fields):
     assert property_names(schema) == fields
@@ -295,7 +297,7 @@ def test_every_route_served_is_documented(served_routes):
 
 def test_every_documented_route_is_served(served_routes):
     assert sorted(documented_routes() - served_routes) == []
-    assert len(served_routes) == 36
+    assert len(served_routes) == 38
 
 
 # --- served over HTTP ---------------------------------------------------------------------------------------

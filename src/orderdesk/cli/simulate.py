@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from enum import StrEnum
 from typing import Annotated
 
@@ -22,7 +21,6 @@ simulate_app = typer.Typer(
 
 SiteOption = Annotated[str, typer.Option(help="The order's site.")]
 OrderOption = Annotated[str, typer.Option(help="The orderId (xxx-xxx).")]
-OPENING_STATUS = "needs_response"  # what a card dispute starts as at Stripe
 
 
 class Outcome(StrEnum):
@@ -43,18 +41,16 @@ def dispute(
     Prints the order's new status alone on stdout.
     """
     db = open_database(settings(database))
-    current = _order(db, site, order)
+    _order(db, site, order)
     try:
-        if current.status != OrderStatus.DISPUTED:
-            dispute_id = "dp_sim_" + secrets.token_hex(12)
-            disputes.open_dispute(db, site, order, dispute_id, OPENING_STATUS)
-            err.print(f"opened dispute {dispute_id} on order {order} ({OPENING_STATUS})", highlight=False)
-        if outcome is not None:
-            disputes.close_dispute(db, site, order, outcome == Outcome.WON, outcome.value)
-            err.print(f"closed the dispute on order {order}: {outcome.value}", highlight=False)
+        document, opened = disputes.simulate_dispute(db, site, order, None if outcome is None else outcome.value)
     except AppError as error:
         fail(escape(error.message))
-    print(_order(db, site, order).status)
+    if opened is not None:
+        err.print(f"opened dispute {opened} on order {order} ({disputes.OPENING_STATUS})", highlight=False)
+    if outcome is not None:
+        err.print(f"closed the dispute on order {order}: {outcome.value}", highlight=False)
+    print(wire.decode(document).status)
 
 
 @simulate_app.command("capture")

@@ -7,10 +7,12 @@ A repeat that would change nothing is a no-op: the processor delivers its events
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
-from orderdesk.domain.orders import CaptureOutOfRange, Order, TransitionNotAllowed
+from orderdesk.domain.orders import CaptureOutOfRange, Order, OrderStatus, TransitionNotAllowed
 from orderdesk.errors import Conflict, ValidationFailed
+from orderdesk.services import orders
 from orderdesk.store.database import Database
 from orderdesk.store.unit_of_work import UnitOfWork
 
@@ -60,6 +62,29 @@ def update_dispute(db: Database, site_id: str, order_id: str, dispute_status: st
 def close_dispute(db: Database, site_id: str, order_id: str, won: bool, dispute_status: str) -> bytes:
     """Won: back to the status the order had before (derived from `fulfilledOn`); lost: `dispute-lost`."""
     return _in_one_transaction(db, site_id, order_id, DisputeClosed(won, dispute_status))
+
+
+# What a card dispute starts as at Stripe, when a simulation opens one.
+OPENING_STATUS = "needs_response"
+
+
+def simulate_dispute(db: Database, site_id: str, order_id: str, outcome: str | None = None) -> tuple[bytes, str | None]:
+    """`orderdesk simulate dispute` and the sandbox's dispute: the customer disputes the payment (unless a
+    dispute is open already), and with `outcome` ("won" or "lost") it closes that way. Returns the order's
+    document and the id of the dispute it opened (None when one was open)."""
+    opened = None
+    document = None
+    if _status_of(db, site_id, order_id) != OrderStatus.DISPUTED:
+        opened = "dp_sim_" + secrets.token_hex(12)
+        document = open_dispute(db, site_id, order_id, opened, OPENING_STATUS)
+    if outcome is not None:
+        document = close_dispute(db, site_id, order_id, outcome == "won", outcome)
+    return document if document is not None else orders.get_order(db, site_id, order_id), opened
+
+
+def _status_of(db: Database, site_id: str, order_id: str) -> OrderStatus:
+    with db.reader() as reader:
+        return reader.order(site_id, order_id).status
 
 
 def capture_payment(db: Database, site_id: str, order_id: str, amount: int | None = None) -> bytes:

@@ -127,3 +127,16 @@ class NewFault(Body):
     drop: bool = False
     times: int | None = None
     probability: float = 1.0
+
+
+class SandboxDispute(Body):
+    """`POST /_orderdesk/sites/{site_id}/orders/{order_id}/dispute`: open one, and close it with `outcome`."""
+
+    outcome: Literal["won", "lost"] | None = None
+    messages: ClassVar[dict[str, str]] = {"outcome": "must be won or lost"}
+
+
+class SandboxCapture(Body):
+    """`POST .../capture`: `amount` in minor units (as `orderdesk simulate capture`); default what was paid."""
+
+    amount: Annotated[int, Meta(ge=0)] | None = None

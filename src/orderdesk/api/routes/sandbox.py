@@ -1,4 +1,4 @@
-"""The sandbox workbench's controls (sites, reset, faults), under /_orderdesk/: registered only in sandbox mode (`serve --sandbox`,
+"""The sandbox workbench's controls (sites, reset, faults, processor events), under /_orderdesk/: registered only in sandbox mode (`serve --sandbox`,
 ORDERDESK_SANDBOX=true); without it every such path is the framework's 404, so an operator's ledger cannot
 be reset by accident.
 
@@ -20,7 +20,7 @@ from orderdesk.api.bodies import decode
 from orderdesk.api.routes.docs import operation_ids
 from orderdesk.api.threads import on_database
 from orderdesk.errors import NotAuthorized, SiteNotFound
-from orderdesk.services import faults, sandbox
+from orderdesk.services import disputes, faults, sandbox
 from orderdesk.wire import requests
 from orderdesk.wire.sites import FaultListDoc, SandboxSiteDoc, fault_doc
 
@@ -106,4 +106,30 @@ async def clear_faults(request: Request, site_id: FromPath[str]) -> None:
     await on_database(db, faults.clear_faults, db, site_id)
 
 
-ROUTES = [create_site, reset_site, add_fault, list_faults, remove_fault, clear_faults]
+def _optional(request: Request, body: bytes, kind):
+    """The body as `kind`; no body at all is `kind()`, every field left out."""
+    return decode(request, body, kind) if body.strip() else kind()
+
+
+def _document(document: bytes) -> Response:
+    return Response(content=document, media_type=MediaType.JSON)
+
+
+@post(SITE + "/orders/{order_id:str}/dispute", status_code=200)
+async def dispute_order(request: Request, site_id: FromPath[str], order_id: FromPath[str], body: RawBody) -> Response:
+    await site_caller(request, site_id)
+    event = _optional(request, body, requests.SandboxDispute)
+    db = request.app.state.db
+    document, _ = await on_database(db, disputes.simulate_dispute, db, site_id, order_id, event.outcome)
+    return _document(document)
+
+
+@post(SITE + "/orders/{order_id:str}/capture", status_code=200)
+async def capture_order(request: Request, site_id: FromPath[str], order_id: FromPath[str], body: RawBody) -> Response:
+    await site_caller(request, site_id)
+    event = _optional(request, body, requests.SandboxCapture)
+    db = request.app.state.db
+    return _document(await on_database(db, disputes.capture_payment, db, site_id, order_id, event.amount))
+
+
+ROUTES = [create_site, reset_site, add_fault, list_faults, remove_fault, clear_faults, dispute_order, capture_order]
