@@ -381,3 +381,101 @@ def test_a_processor_event_on_a_missing_order_or_a_pending_dispute_is_refused(sa
     refused = httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/orders/{pending['orderId']}/dispute",
                          headers=auth(made["token"]))
     assert (refused.status_code, refused.json()["code"]) == (409, "conflict")
+
+
+# --- snapshots ----------------------------------------------------------------------------------------------
+
+
+def snapshots_url(sandbox, made: dict) -> str:
+    return f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/snapshots"
+
+
+def answers_of(sandbox, made: dict, order_ids: list[str]) -> list[bytes]:
+    """Every read a client could make of the site, as bytes."""
+    base, headers = f"{sandbox.api}/sites/{made['siteId']}", auth(made["token"])
+    reads = [f"{base}/orders", f"{base}/orders?status=fulfilled", f"{base}/refunds", f"{base}/webhooks",
+             f"{base}/mailbox", *(f"{base}/orders/{order_id}" for order_id in order_ids)]
+    answers = [httpx.get(url, headers=headers) for url in reads]
+    assert all(answer.status_code == 200 for answer in answers), [answer.text for answer in answers]
+    return [answer.content for answer in answers]
+
+
+def test_a_snapshot_restores_every_answer_byte_for_byte(sandbox):
+    made = new_site(sandbox)
+    headers = auth(made["token"])
+    placed = [place(sandbox, made["siteId"], made["token"])["orderId"] for _ in range(4)]
+    base = f"{sandbox.api}/sites/{made['siteId']}"
+    assert httpx.post(f"{base}/orders/{placed[0]}/fulfill", json={}, headers=headers).status_code == 200
+    assert httpx.post(f"{base}/refunds", json={"orderId": placed[1], "amount": 2.5, "currency": "USD"},
+                      headers=headers).status_code == 201
+    assert httpx.post(f"{base}/webhooks", json={"triggerType": "ecomm_order_changed", "url": "http://127.0.0.1:9/h"},
+                      headers=headers).status_code == 201
+    before = answers_of(sandbox, made, placed)
+
+    saved = httpx.post(snapshots_url(sandbox, made), json={"name": "after-checkout"}, headers=headers)
+    assert saved.status_code == 201, saved.text
+    assert (saved.json()["name"], saved.json()["orders"]) == ("after-checkout", 4)
+
+    # Changes after it: an update, a new order, a refund, a deleted webhook; then a reset on top.
+    assert httpx.patch(f"{base}/orders/{placed[2]}", json={"comment": "later"}, headers=headers).status_code == 200
+    place(sandbox, made["siteId"], made["token"])
+    assert httpx.post(f"{base}/refunds", json={"orderId": placed[3], "amount": 1, "currency": "USD"},
+                      headers=headers).status_code == 201
+    assert httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/reset", headers=headers).status_code == 204
+
+    restored = httpx.post(f"{snapshots_url(sandbox, made)}/after-checkout/restore", headers=headers)
+    assert (restored.status_code, restored.content) == (204, b"")
+    assert answers_of(sandbox, made, placed) == before
+    # The site goes on from there: a new order and a refund work and take new ids.
+    again = place(sandbox, made["siteId"], made["token"])
+    assert again["orderId"] not in placed
+    listed = httpx.get(snapshots_url(sandbox, made), headers=headers).json()["snapshots"]
+    assert [(snapshot["name"], snapshot["orders"]) for snapshot in listed] == [("after-checkout", 4)]
+
+
+def test_snapshots_are_the_sites_own_and_survive_a_reset(sandbox):
+    made, other = new_site(sandbox), new_site(sandbox)
+    assert httpx.post(snapshots_url(sandbox, made), json={"name": "empty"}, headers=auth(made["token"])).status_code == 201
+    assert httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/reset", headers=auth(made["token"])).status_code == 204
+    assert [s["name"] for s in httpx.get(snapshots_url(sandbox, made), headers=auth(made["token"])).json()["snapshots"]] \
+        == ["empty"]
+    theirs = httpx.post(f"{snapshots_url(sandbox, other)}/empty/restore", headers=auth(other["token"]))
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "resource_not_found")
+    foreign = httpx.post(f"{snapshots_url(sandbox, made)}/empty/restore", headers=auth(other["token"]))
+    assert foreign.status_code == 404
+
+
+def test_a_snapshot_name_is_checked_unique_and_deleted(sandbox):
+    made = new_site(sandbox)
+    url, headers = snapshots_url(sandbox, made), auth(made["token"])
+    for bad in ("", "has space", "-leading", "x" * 101):
+        refused = httpx.post(url, json={"name": bad}, headers=headers)
+        assert (refused.status_code, refused.json()["details"][0]["field"]) == (400, "name"), bad
+    assert httpx.post(url, json={"name": "one"}, headers=headers).status_code == 201
+    twice = httpx.post(url, json={"name": "one"}, headers=headers)
+    assert (twice.status_code, twice.json()["code"]) == (409, "conflict")
+    assert httpx.delete(f"{url}/one", headers=headers).status_code == 204
+    gone = httpx.delete(f"{url}/one", headers=headers)
+    assert gone.status_code == 404
+    assert httpx.get(url, headers=headers).json()["snapshots"] == []
+    missing = httpx.post(f"{url}/one/restore", headers=headers)
+    assert missing.status_code == 404
+
+
+def test_restoring_a_thousand_orders_takes_under_a_second(sandbox, db):
+    import time
+
+    from orderdesk.seed.orders import seed_orders
+
+    made = new_site(sandbox)
+    seed_orders(db, access.get_site(db, made["siteId"]), 1000, seed=3)
+    headers = auth(made["token"])
+    first_page = httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=headers).content
+    assert httpx.post(snapshots_url(sandbox, made), json={"name": "k"}, headers=headers).json()["orders"] == 1000
+    assert httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/reset", headers=headers).status_code == 204
+    started = time.perf_counter()
+    restored = httpx.post(f"{snapshots_url(sandbox, made)}/k/restore", headers=headers)
+    took = time.perf_counter() - started
+    assert restored.status_code == 204
+    assert took < 1.0, took
+    assert httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=headers).content == first_page

@@ -18,7 +18,7 @@ from litestar import Litestar
 from orderdesk.api.app import create_app
 from orderdesk.api.routes import docs
 from orderdesk.api.routes.mailbox import EmailDoc, MailboxDoc
-from orderdesk.wire.sites import FaultDoc, FaultListDoc, SandboxSiteDoc
+from orderdesk.wire.sandbox import FaultDoc, FaultListDoc, SandboxSiteDoc, SnapshotDoc, SnapshotListDoc
 from orderdesk.config import Settings
 from orderdesk.wire import orders as wire_orders
 from orderdesk.wire import requests as wire_requests
@@ -250,6 +250,9 @@ def struct_fields(kind) -> set[str]:
     ("FaultList", struct_fields(FaultListDoc)),
     ("SandboxDispute", struct_fields(wire_requests.SandboxDispute)),
     ("SandboxCapture", struct_fields(wire_requests.SandboxCapture)),
+    ("NewSnapshot", struct_fields(wire_requests.NewSnapshot)),
+    ("Snapshot", struct_fields(SnapshotDoc)),
+    ("SnapshotList", struct_fields(SnapshotListDoc)),
 ])
 def test_a_documented_shape_has_the_fields_of_its_wire_struct(schema, fields):
     assert property_names(schema) == fields
@@ -297,7 +300,7 @@ def test_every_route_served_is_documented(served_routes):
 
 def test_every_documented_route_is_served(served_routes):
     assert sorted(documented_routes() - served_routes) == []
-    assert len(served_routes) == 38
+    assert len(served_routes) == 42
 
 
 # --- served over HTTP ---------------------------------------------------------------------------------------

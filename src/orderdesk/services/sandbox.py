@@ -1,9 +1,12 @@
-"""The sandbox workbench's controls: a fresh site with its token, and a site's reset."""
+"""The sandbox workbench's controls: a fresh site with its token, a site's reset, and its snapshots."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from orderdesk.domain.sites import Scope, Site
-from orderdesk.errors import SiteNotFound
+from orderdesk.errors import Conflict, ResourceNotFound, SiteNotFound, ValidationFailed
 from orderdesk.services import access
 from orderdesk.store.database import Database
 
@@ -25,3 +28,53 @@ def reset_site(db: Database, site_id: str) -> list[str]:
         token_ids = [token.id for token in work.tokens.list(site_id)]
         work.commit()
     return token_ids
+
+
+SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class SnapshotNotFound(ResourceNotFound):
+    message = "Requested resource not found: The snapshot cannot be found"
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    name: str
+    created_on: int  # milliseconds
+    orders: int
+
+
+def save_snapshot(db: Database, site_id: str, name: str) -> SnapshotInfo:
+    """Keep the site's data as it is now under `name` (letters, digits, `.`, `_`, `-`; up to 100)."""
+    if not SNAPSHOT_NAME.fullmatch(name):
+        raise ValidationFailed.of("name", "must be 1 to 100 letters, digits, '.', '_' or '-', starting with a "
+                                          "letter or digit")
+    with db.unit_of_work() as work:
+        at = work.now_millis()
+        if not work.site_data.save_snapshot(site_id, name, at):
+            raise Conflict(f"Conflict: The site has a snapshot named {name} already; delete it first")
+        _, _, orders = next(info for info in work.site_data.snapshots(site_id) if info[0] == name)
+        work.commit()
+    return SnapshotInfo(name, at, orders)
+
+
+def list_snapshots(db: Database, site_id: str) -> list[SnapshotInfo]:
+    with db.reader() as reader:
+        return [SnapshotInfo(*info) for info in reader.site_data.snapshots(site_id)]
+
+
+def restore_snapshot(db: Database, site_id: str, name: str) -> None:
+    """The site's data as it was when `name` was saved, in one transaction."""
+    with db.unit_of_work() as work:
+        data = work.site_data.snapshot_data(site_id, name)
+        if data is None:
+            raise SnapshotNotFound()
+        work.site_data.restore(site_id, data)
+        work.commit()
+
+
+def delete_snapshot(db: Database, site_id: str, name: str) -> None:
+    with db.unit_of_work() as work:
+        if not work.site_data.delete_snapshot(site_id, name):
+            raise SnapshotNotFound()
+        work.commit()

@@ -277,3 +277,14 @@ sandbox_faults = sa.Table(
     sa.Column("created_on", sa.BigInteger, nullable=False),
     sa.Index("ix_sandbox_faults_site", "site_id", "created_on"),
 )
+
+# The sandbox's snapshots of a site's data (store/repositories/site_data.py), restored byte for byte.
+sandbox_snapshots = sa.Table(
+    "sandbox_snapshots",
+    metadata,
+    sa.Column("site_id", sa.String(24), sa.ForeignKey("sites.id"), primary_key=True),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("created_on", sa.BigInteger, nullable=False),
+    sa.Column("orders", sa.Integer, nullable=False),  # how many it holds, for the list
+    sa.Column("data", sa.LargeBinary, nullable=False),  # every row of the site's tables, as msgpack
+)

@@ -140,3 +140,9 @@ class SandboxCapture(Body):
     """`POST .../capture`: `amount` in minor units (as `orderdesk simulate capture`); default what was paid."""
 
     amount: Annotated[int, Meta(ge=0)] | None = None
+
+
+class NewSnapshot(Body):
+    """`POST /_orderdesk/sites/{site_id}/snapshots`."""
+
+    name: str  # checked by the service: letters, digits, '.', '_', '-'

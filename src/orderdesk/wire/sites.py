@@ -7,7 +7,6 @@ import hashlib
 import msgspec
 
 from orderdesk.domain import clock
-from orderdesk.domain.faults import Fault
 from orderdesk.domain.sites import Site, Token
 
 
@@ -116,30 +115,3 @@ class UserDoc(msgspec.Struct, rename="camel"):
 def authorized_by_doc(site: Site) -> UserDoc:
     return UserDoc(derived_id("user", site.id), f"owner@{site.id}.orderdesk.invalid", "Site", "Owner")
 
-
-class SandboxSiteDoc(msgspec.Struct, rename="camel"):
-    """`POST /_orderdesk/sites`'s answer: the new site and its token, which holds every scope."""
-
-    site_id: str
-    token: str
-
-
-class FaultDoc(msgspec.Struct, rename="camel"):
-    id: str
-    operation: str
-    status: int | None
-    delay_ms: int
-    drop: bool
-    times: int | None
-    probability: float
-    remaining: int | None  # requests it will still change; null: until deleted
-    created_on: str
-
-
-class FaultListDoc(msgspec.Struct):
-    faults: list[FaultDoc]
-
-
-def fault_doc(fault: Fault) -> FaultDoc:
-    return FaultDoc(fault.id, fault.operation, fault.status, fault.delay_ms, fault.drop, fault.times,
-                    fault.probability, fault.remaining, _at(fault.created_on))

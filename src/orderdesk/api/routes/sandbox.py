@@ -1,4 +1,4 @@
-"""The sandbox workbench's controls (sites, reset, faults, processor events), under /_orderdesk/: registered only in sandbox mode (`serve --sandbox`,
+"""The sandbox workbench's controls (sites, reset, snapshots, faults, processor events), under /_orderdesk/: registered only in sandbox mode (`serve --sandbox`,
 ORDERDESK_SANDBOX=true); without it every such path is the framework's 404, so an operator's ledger cannot
 be reset by accident.
 
@@ -22,7 +22,7 @@ from orderdesk.api.threads import on_database
 from orderdesk.errors import NotAuthorized, SiteNotFound
 from orderdesk.services import disputes, faults, sandbox
 from orderdesk.wire import requests
-from orderdesk.wire.sites import FaultListDoc, SandboxSiteDoc, fault_doc
+from orderdesk.wire.sandbox import FaultListDoc, SandboxSiteDoc, SnapshotListDoc, fault_doc, snapshot_doc
 
 SITES = "/_orderdesk/sites"
 SITE = SITES + "/{site_id:str}"
@@ -132,4 +132,36 @@ async def capture_order(request: Request, site_id: FromPath[str], order_id: From
     return _document(await on_database(db, disputes.capture_payment, db, site_id, order_id, event.amount))
 
 
-ROUTES = [create_site, reset_site, add_fault, list_faults, remove_fault, clear_faults, dispute_order, capture_order]
+@post(SITE + "/snapshots")
+async def save_snapshot(request: Request, site_id: FromPath[str], body: RawBody) -> Response:
+    await site_caller(request, site_id)
+    new = decode(request, body, requests.NewSnapshot)
+    db = request.app.state.db
+    saved = await on_database(db, sandbox.save_snapshot, db, site_id, new.name)
+    return _json(snapshot_doc(saved.name, saved.created_on, saved.orders), status=201)
+
+
+@get(SITE + "/snapshots")
+async def list_snapshots(request: Request, site_id: FromPath[str]) -> Response:
+    await site_caller(request, site_id)
+    db = request.app.state.db
+    saved = await on_database(db, sandbox.list_snapshots, db, site_id)
+    return _json(SnapshotListDoc([snapshot_doc(info.name, info.created_on, info.orders) for info in saved]))
+
+
+@post(SITE + "/snapshots/{name:str}/restore", status_code=204)
+async def restore_snapshot(request: Request, site_id: FromPath[str], name: FromPath[str]) -> None:
+    await site_caller(request, site_id)
+    db = request.app.state.db
+    await on_database(db, sandbox.restore_snapshot, db, site_id, name)
+
+
+@delete(SITE + "/snapshots/{name:str}", status_code=204)
+async def delete_snapshot(request: Request, site_id: FromPath[str], name: FromPath[str]) -> None:
+    await site_caller(request, site_id)
+    db = request.app.state.db
+    await on_database(db, sandbox.delete_snapshot, db, site_id, name)
+
+
+ROUTES = [create_site, reset_site, add_fault, list_faults, remove_fault, clear_faults, dispute_order, capture_order,
+          save_snapshot, list_snapshots, restore_snapshot, delete_snapshot]

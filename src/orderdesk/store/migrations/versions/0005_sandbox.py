@@ -1,4 +1,4 @@
-"""the sandbox's injected faults
+"""the sandbox's injected faults and snapshots
 
 Revision ID: 0005
 Revises: 0004
@@ -29,8 +29,17 @@ def upgrade() -> None:
         sa.Column("created_on", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_sandbox_faults_site", "sandbox_faults", ["site_id", "created_on"])
+    op.create_table(
+        "sandbox_snapshots",
+        sa.Column("site_id", sa.String(24), sa.ForeignKey("sites.id"), primary_key=True),
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("created_on", sa.BigInteger, nullable=False),
+        sa.Column("orders", sa.Integer, nullable=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("sandbox_snapshots")
     op.drop_index("ix_sandbox_faults_site", table_name="sandbox_faults")
     op.drop_table("sandbox_faults")

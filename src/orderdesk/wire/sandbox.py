@@ -1,0 +1,54 @@
+"""The sandbox workbench's answers (api/routes/sandbox.py)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from orderdesk.domain import clock
+from orderdesk.domain.faults import Fault
+
+
+def _at(millis: int) -> str:
+    return clock.to_wire(clock.from_millis(millis))
+
+
+class SandboxSiteDoc(msgspec.Struct, rename="camel"):
+    """`POST /_orderdesk/sites`'s answer: the new site and its token, which holds every scope."""
+
+    site_id: str
+    token: str
+
+
+class FaultDoc(msgspec.Struct, rename="camel"):
+    id: str
+    operation: str
+    status: int | None
+    delay_ms: int
+    drop: bool
+    times: int | None
+    probability: float
+    remaining: int | None  # requests it will still change; null: until deleted
+    created_on: str
+
+
+class FaultListDoc(msgspec.Struct):
+    faults: list[FaultDoc]
+
+
+def fault_doc(fault: Fault) -> FaultDoc:
+    return FaultDoc(fault.id, fault.operation, fault.status, fault.delay_ms, fault.drop, fault.times,
+                    fault.probability, fault.remaining, _at(fault.created_on))
+
+
+class SnapshotDoc(msgspec.Struct, rename="camel"):
+    name: str
+    created_on: str
+    orders: int  # how many orders it holds
+
+
+class SnapshotListDoc(msgspec.Struct):
+    snapshots: list[SnapshotDoc]
+
+
+def snapshot_doc(name: str, created_on: int, orders: int) -> SnapshotDoc:
+    return SnapshotDoc(name, _at(created_on), orders)
