@@ -479,3 +479,30 @@ def test_restoring_a_thousand_orders_takes_under_a_second(sandbox, db):
     assert restored.status_code == 204
     assert took < 1.0, took
     assert httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=headers).content == first_page
+
+
+# --- redeliver goes now ---------------------------------------------------------------------------------------
+
+
+def test_a_redelivery_goes_at_once_not_after_the_heads_ten_minute_retry(fresh_database_url):
+    from tests.webhooks.receiver import Receiver
+
+    server = start_server(fresh_database_url, env={"ORDERDESK_SANDBOX": "true", "ORDERDESK_WEBHOOK_RETRY_INTERVAL": "600"})
+    try:
+        with Receiver() as receiver:
+            receiver.answers = [500]
+            made = new_site(server)
+            headers = auth(made["token"])
+            hook = httpx.post(f"{server.api}/sites/{made['siteId']}/webhooks", headers=headers,
+                              json={"triggerType": "ecomm_new_order", "url": receiver.url()}).json()
+            place(server, made["siteId"], made["token"])
+            receiver.wait_for(1)  # the first attempt fails: the next would be in ten minutes
+            attempts = httpx.get(f"{server.api}/webhooks/{hook['id']}/deliveries", headers=headers).json()["deliveries"]
+            assert [attempt["statusCode"] for attempt in attempts] == [500]
+            queued = httpx.post(f"{server.api}/webhooks/{hook['id']}/deliveries/{attempts[0]['deliveryId']}/redeliver",
+                                headers=headers)
+            assert queued.status_code == 202, queued.text
+            received = receiver.wait_for(3, seconds=5)  # the head's retry, then the redelivery: both now
+            assert len({r.headers["x-orderdesk-event-id"] for r in received}) == 1
+    finally:
+        server.stop()

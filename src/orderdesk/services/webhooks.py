@@ -108,7 +108,9 @@ def delivery_attempts(db: Database, site_id: str, webhook_id: str, limit: int = 
 
 
 def redeliver(db: Database, site_id: str, webhook_id: str, delivery_id: str) -> int:
-    """Queue the delivery's event once more for the webhook (same body, same event id); the new delivery's id."""
+    """Queue the delivery's event once more for the webhook (same body, same event id), to go now: a pending
+    delivery ahead of it that waits for its next attempt is made due now too, so the webhook's events stay
+    in order. Returns the new delivery's id."""
     get_webhook(db, site_id, webhook_id)
     if not _DELIVERY_ID.fullmatch(delivery_id):
         raise WebhookNotFound(DELIVERY_NOT_FOUND)
@@ -117,6 +119,8 @@ def redeliver(db: Database, site_id: str, webhook_id: str, delivery_id: str) -> 
         found = repository.delivery(webhook_id, int(delivery_id))
         if found is None:
             raise WebhookNotFound(DELIVERY_NOT_FOUND)
-        (new_id,) = repository.add_deliveries(found[0], [webhook_id], work.now_millis())
+        now = work.now_millis()
+        (new_id,) = repository.add_deliveries(found[0], [webhook_id], now)
+        repository.due_now(webhook_id, now)  # sent now, not behind a head that waits for its retry
         work.commit()
     return new_id

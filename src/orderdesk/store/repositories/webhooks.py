@@ -103,6 +103,14 @@ class WebhookRepository:
 
     # --- delivering ------------------------------------------------------------------------------
 
+    def due_now(self, webhook_id: str, now: int) -> None:
+        """Every pending delivery of the webhook that waits for a later attempt is due now (its lease, if one
+        holds it, is left alone): a redelivery goes at once, and the queue's head goes before it, in order."""
+        self.connection.execute(deliveries.update().where(
+            deliveries.c.webhook_id == webhook_id, deliveries.c.state == PENDING, deliveries.c.next_attempt_on > now,
+            deliveries.c.claimed_until <= now,
+        ).values(next_attempt_on=now))
+
     def anything_due(self, now: int) -> bool:
         """A cheap read before claiming, so that an idle worker does not take the write lock."""
         return leases.anything_due(self.connection, deliveries, now)
