@@ -50,6 +50,9 @@ class Settings:
     # to make a site there (empty: only loopback may).
     sandbox: bool = False
     sandbox_key: str = ""
+    # Only what Webflow itself serves: our extensions' routes answer the framework's 404, Idempotency-Key is
+    # ignored; the sandbox's controls still work.
+    strict_webflow: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

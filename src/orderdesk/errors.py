@@ -62,6 +62,9 @@ class SiteNotFound(AppError):
     message = "Requested resource not found: The site cannot be found"
 
 
+NO_ROUTE = "Requested resource not found: The route cannot be found"  # the framework's 404, in our words
+
+
 class ResourceNotFound(AppError):
     status, code = 404, "resource_not_found"
     message = "Requested resource not found"

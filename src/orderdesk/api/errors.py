@@ -13,7 +13,9 @@ from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFou
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from orderdesk.domain.orders import TransitionNotAllowed
-from orderdesk.errors import AppError, BadRequest, Conflict, MethodNotAllowed, PayloadTooLarge, ResourceNotFound
+from orderdesk.errors import (
+    NO_ROUTE, AppError, BadRequest, Conflict, MethodNotAllowed, PayloadTooLarge, ResourceNotFound,
+)
 from orderdesk.wire.errors import error_body
 
 log = structlog.get_logger("orderdesk.errors")
@@ -35,7 +37,7 @@ def app_error(error: Exception, request_id: str | None, max_body_bytes: int = 0)
     if isinstance(error, TransitionNotAllowed):
         return Conflict(str(error))
     if isinstance(error, NotFoundException):
-        return ResourceNotFound("Requested resource not found: The route cannot be found")
+        return ResourceNotFound(NO_ROUTE)
     if isinstance(error, MethodNotAllowedException):
         headers = {key.lower(): value for key, value in (error.headers or {}).items()}
         return MethodNotAllowed([method for method in headers.get("allow", "").replace(" ", "").split(",") if method])

@@ -11,7 +11,8 @@
 3. a write's body, read whole up to the limit; one over it (or cut short) goes on to the framework's
    413 (or 400), which spends no rate limit;
 4. the rate limit;
-5. the Idempotency-Key of a keyed write (`api/idempotency.py`);
+5. the Idempotency-Key of a keyed write (`api/idempotency.py`; ignored in strict Webflow mode, where a
+   route of our extensions is the framework's 404 before any of these);
 6. in sandbox mode, the site's injected faults (`services/faults.py`): the last step before the handler,
    so a faulted write changes nothing. (Routes with an ANSWER then take one hop more: the fault comes
    between the admission and the answer);
@@ -39,10 +40,10 @@ from litestar.utils import normalize_path
 from orderdesk.api.auth import Caller, admit, header, spend_rate_limit
 from orderdesk.api.errors import JSON, send_failure, send_response
 from orderdesk.api.idempotency import KeyedWrite
-from orderdesk.api.routes.docs import operation_ids
+from orderdesk.api.routes.docs import extensions, operation_ids
 from orderdesk.api.server import DROP
 from orderdesk.api.threads import on_database
-from orderdesk.errors import InjectedFault
+from orderdesk.errors import NO_ROUTE, InjectedFault, ResourceNotFound
 from orderdesk.services import faults
 
 ANSWER = "answer"  # the key, in a handler's `opt`, of the function the pipeline answers it with
@@ -55,7 +56,7 @@ class Pipeline:
         self.app, self.state = framework, state  # `app`, as in every ASGI layer: the one it wraps
         self.db, self.settings, self.limiter = state.db, state.settings, state.rate_limiter
         self.keyed_write = KeyedWrite(self.db)
-        self.sandbox = self.settings.sandbox
+        self.sandbox, self.strict = self.settings.sandbox, self.settings.strict_webflow
         # (method, compiled template, template, answer) of every route handler with an ANSWER.
         self._answered = [
             (method, _compiled(route.path_format), route.path_format, handler.opt[ANSWER])
@@ -64,6 +65,9 @@ class Pipeline:
         ]
 
     async def __call__(self, scope, receive, send) -> None:
+        if self.strict and scope["type"] == "http" and self._is_extension(scope):
+            await send_failure(scope, send, ResourceNotFound(NO_ROUTE))
+            return
         route = self._route(scope) if scope["type"] == "http" else None
         if route is None:
             await self.app(scope, receive, send)
@@ -79,7 +83,7 @@ class Pipeline:
             return
         key, body = None, b""
         if scope["method"] in _WRITES:
-            key = header(scope["headers"], b"idempotency-key")
+            key = None if self.strict else header(scope["headers"], b"idempotency-key")
             receive, body = await read_body(receive, self.settings.max_body_bytes)
             if body is None:
                 await self.app(scope, receive, send)
@@ -149,6 +153,17 @@ class Pipeline:
                 (b"x-ratelimit-remaining", b"0")]
         await send_failure(scope, send, InjectedFault(fault.status))
         return True
+
+    def _is_extension(self, scope) -> bool:
+        """Strict Webflow mode: whether the request is for one of our extensions' routes under /v2."""
+        path = scope["path"]
+        if not path.startswith("/v2/"):
+            return False
+        try:
+            route = self.app.asgi_router.handle_routing(path=normalize_path(path), method=scope["method"])
+        except (NotFoundException, MethodNotAllowedException):
+            return False
+        return (scope["method"], route[4]) in extensions()
 
     def _route(self, scope) -> tuple | None:
         """The route's ANSWER (or None) and path parameters, for a route that takes a token; None otherwise."""

@@ -29,6 +29,10 @@ WorkersOption = Annotated[int | None, typer.Option(help="Worker processes.", env
 SandboxOption = Annotated[bool | None, typer.Option(
     "--sandbox/--no-sandbox", help="Turn on the workbench's controls under /_orderdesk/ (reset, ...); off, "
     "every such path is a 404.", envvar="ORDERDESK_SANDBOX", show_default=False)]
+StrictOption = Annotated[bool | None, typer.Option(
+    "--strict-webflow/--no-strict-webflow", help="Serve only what Webflow serves: our extensions' routes are "
+    "404s and Idempotency-Key is ignored (the sandbox's controls still work).", envvar="ORDERDESK_STRICT_WEBFLOW",
+    show_default=False)]
 
 
 def run_server(config: Settings) -> None:
@@ -69,6 +73,7 @@ def refuse_unshared_rate_limits(config: Settings) -> None:
 def serve(
     host: HostOption = None, port: PortOption = None, database: DatabaseOption = None, workers: WorkersOption = None,
     webhook_retry_interval: RetryIntervalOption = None, sandbox: SandboxOption = None,
+    strict_webflow: StrictOption = None,
 ) -> None:
     """Serve the API (applies pending migrations first).
 
@@ -76,7 +81,7 @@ def serve(
     `orderdesk worker`).
     """
     config = settings(database, host=host, port=port, workers=workers, webhook_retry_interval=webhook_retry_interval,
-                      sandbox=sandbox)
+                      sandbox=sandbox, strict_webflow=strict_webflow)
     refuse_unshared_rate_limits(config)  # before the migrations; run_server checks again for `demo`
     open_database(config).dispose()
     database = make_url(config.database_url).render_as_string(hide_password=True)
@@ -85,7 +90,8 @@ def serve(
             "listening", url=f"http://{config.host}:{config.port}/v2", workers=config.workers, database=database)
     else:
         err.print(f"orderdesk listening on http://{config.host}:{config.port}/v2 ({config.workers} worker(s), "
-                  f"database {database}{', sandbox on' if config.sandbox else ''})")
+                  f"database {database}{', sandbox on' if config.sandbox else ''}"
+                  f"{', strict Webflow' if config.strict_webflow else ''})")
     run_server(config)
 
 

@@ -36,6 +36,14 @@ def operation_ids() -> dict[tuple[str, str], str]:
 
 
 @cache
+def extensions() -> frozenset[tuple[str, str]]:
+    """(METHOD, path template) of every operation of ours under /v2: what strict Webflow mode does not serve."""
+    paths = json.loads(document_bytes())["paths"]
+    return frozenset((method.upper(), path) for path, item in paths.items() for method, operation in item.items()
+                     if path.startswith("/v2/") and operation.get("x-orderdesk-extension"))
+
+
+@cache
 def page_bytes() -> bytes:
     return render_page(json.loads(document_bytes())).encode()
 
