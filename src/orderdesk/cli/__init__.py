@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from orderdesk.cli import admin, demo, listen, mailbox, serve, worker
+from orderdesk.cli.sandbox import sandbox_app
 from orderdesk.cli.simulate import simulate_app
 from orderdesk.cli.webhooks import webhooks_app
 
@@ -26,6 +27,7 @@ app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(sandbox_app, name="sandbox")
 
 
 def main() -> None:
