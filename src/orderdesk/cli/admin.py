@@ -9,12 +9,12 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
+from orderdesk.cli.common import DatabaseOption, err, fail, lazy_module, open_database, settings
 from orderdesk.domain import clock
 from orderdesk.errors import AppError
-from orderdesk.services import access, processors
-from orderdesk.store.engine import create_engine
-from orderdesk.store.migrate import is_current, upgrade
+
+access = lazy_module("orderdesk.services.access")
+processors = lazy_module("orderdesk.services.processors")
 
 sites_app = typer.Typer(help="Create and list sites.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
@@ -156,6 +156,9 @@ def revoke_token(
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None) -> None:
     """Apply pending migrations (serve does this itself)."""
+    from orderdesk.store.engine import create_engine
+    from orderdesk.store.migrate import is_current, upgrade
+
     engine = create_engine(settings(database).database_url)
     upgrade(engine)
     err.print("database is at the newest migration" if is_current(engine) else "[red]migration incomplete[/red]")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from orderdesk.cli.common import DatabaseOption, err, open_database, settings
+from orderdesk.cli.common import DatabaseOption, err, lazy_module, open_database, settings
 from orderdesk.cli.serve import HostOption, PortOption, run_server
 from orderdesk.cli.worker import RetryIntervalOption
 from orderdesk.domain.sites import Scope
-from orderdesk.services import access
-from orderdesk.seed.orders import seed_orders
+
+access = lazy_module("orderdesk.services.access")
 
 DEMO_ORDERS = 200
 
@@ -28,6 +28,8 @@ def demo(host: HostOption = None, port: PortOption = None, database: DatabaseOpt
         err.print(f"using the existing site {site.name}; a new token is made for this run")
     else:
         site = access.create_site(db, "Demo Store", "USD")
+        from orderdesk.seed.orders import seed_orders
+
         seed_orders(db, site, DEMO_ORDERS, seed=1)
     token, _ = access.create_token(db, site.id, [scope.value for scope in Scope])
     db.dispose()

@@ -6,9 +6,12 @@ from typing import Annotated
 
 import typer
 
-from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
+from orderdesk.cli.common import DatabaseOption, err, fail, lazy_module, open_database, settings
 from orderdesk.domain import clock
-from orderdesk.services import access, mail
+from orderdesk.domain.pages import MAX_PAGE
+
+access = lazy_module("orderdesk.services.access")
+mail = lazy_module("orderdesk.services.mail")
 
 
 def _when(millis: int | None) -> str:
@@ -17,7 +20,7 @@ def _when(millis: int | None) -> str:
 
 def mailbox(
     site: Annotated[str, typer.Option(help="The site whose emails to show.")],
-    limit: Annotated[int, typer.Option(help="How many, newest first.", min=1, max=mail.MAX_PAGE)] = 20,
+    limit: Annotated[int, typer.Option(help="How many, newest first.", min=1, max=MAX_PAGE)] = 20,
     database: DatabaseOption = None,
 ) -> None:
     """Show the site's emails, newest first, on stderr."""

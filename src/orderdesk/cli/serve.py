@@ -9,19 +9,13 @@ import time
 from functools import partial
 from typing import Annotated
 
-import structlog
 import typer
-import uvicorn
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy.engine import make_url
 
-from orderdesk.api.server import BoundedHttpProtocol
-from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
+from orderdesk.cli.common import DatabaseOption, err, fail, lazy_module, open_database, settings
 from orderdesk.cli.worker import RetryIntervalOption
 from orderdesk.config import Settings
-from orderdesk.logs import uvicorn_log_config
-from orderdesk.services import access
-from orderdesk.seed.orders import seed_orders
+
+access = lazy_module("orderdesk.services.access")
 
 HostOption = Annotated[str | None, typer.Option(help="Interface to listen on.", envvar="ORDERDESK_HOST")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on.", envvar="ORDERDESK_PORT")]
@@ -37,6 +31,11 @@ StrictOption = Annotated[bool | None, typer.Option(
 
 def run_server(config: Settings) -> None:
     """Serve until interrupted; worker processes read their settings from the environment."""
+    import uvicorn
+
+    from orderdesk.api.server import BoundedHttpProtocol
+    from orderdesk.logs import uvicorn_log_config
+
     refuse_unshared_rate_limits(config)
     os.environ.update(config.as_environment())
     # Several workers: each writes its metrics to files in one folder, and a scrape sums them. The folder
@@ -84,6 +83,9 @@ def serve(
                       sandbox=sandbox, strict_webflow=strict_webflow)
     refuse_unshared_rate_limits(config)  # before the migrations; run_server checks again for `demo`
     open_database(config).dispose()
+    import structlog
+    from sqlalchemy.engine import make_url
+
     database = make_url(config.database_url).render_as_string(hide_password=True)
     if config.log_format == "json":  # then every line on stderr is JSON, this one too
         structlog.get_logger("orderdesk.serve").info(
@@ -106,6 +108,10 @@ def seed(
     target = access.get_site(db, site)
     if target is None:
         fail(f"no site {site}")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from orderdesk.seed.orders import seed_orders
+
     started = time.perf_counter()
     with Progress(TextColumn("seeding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=False) as bar:

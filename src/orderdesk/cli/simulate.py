@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
+from orderdesk.cli.common import DatabaseOption, err, fail, lazy_module, open_database, settings
 from orderdesk.domain.orders import OrderStatus
 from orderdesk.errors import AppError, OrderNotFound
-from orderdesk.services import access, disputes, orders
-from orderdesk.store.database import Database
-from orderdesk.wire import orders as wire
+
+if TYPE_CHECKING:
+    from orderdesk.store.database import Database
+
+access = lazy_module("orderdesk.services.access")
+disputes = lazy_module("orderdesk.services.disputes")
+orders = lazy_module("orderdesk.services.orders")
+wire = lazy_module("orderdesk.wire.orders")
 
 simulate_app = typer.Typer(
     help="Play a payment processor's events (disputes, captures) against an order.", no_args_is_help=True,
@@ -78,7 +83,7 @@ def capture(
     print(captured.status)
 
 
-def _order(db: Database, site_id: str, order_id: str) -> wire.OrderDoc:
+def _order(db: Database, site_id: str, order_id: str):
     if access.get_site(db, site_id) is None:
         fail(f"no site {escape(site_id)}")
     try:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
 from orderdesk.cli.admin import _when
-from orderdesk.cli.common import DatabaseOption, err, fail, open_database, settings
+from orderdesk.cli.common import DatabaseOption, err, fail, lazy_module, open_database, settings
 from orderdesk.config import Settings
 from orderdesk.domain import clock
-from orderdesk.domain.webhooks import WebhookRow
+from orderdesk.domain.webhooks import TRIGGERS, WebhookRow
 from orderdesk.errors import AppError, WebhookNotFound
-from orderdesk.services import access, webhooks
-from orderdesk.store.outbox import TRIGGERS
-from orderdesk.store.database import Database
-from orderdesk.webhooks.addresses import TargetRefused, check_url
+
+if TYPE_CHECKING:
+    from orderdesk.store.database import Database
+
+access = lazy_module("orderdesk.services.access")
+webhooks = lazy_module("orderdesk.services.webhooks")
 
 webhooks_app = typer.Typer(
     help="Register webhooks, list and remove them, look at their deliveries and send one again.",
@@ -79,6 +81,8 @@ def create_webhook(
 
 
 def _is_private(url: str) -> bool:
+    from orderdesk.webhooks.addresses import TargetRefused, check_url
+
     try:
         check_url(url, allow_private=False)
     except TargetRefused:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from orderdesk.background import Background, delivery_jobs
 from orderdesk.cli.common import DatabaseOption, err, open_database, settings
 
 RetryIntervalOption = Annotated[
@@ -23,6 +22,8 @@ def worker(database: DatabaseOption = None, webhook_retry_interval: RetryInterva
     Run as many as you like, beside `serve` started with ORDERDESK_DELIVERY_WORKER=false; they never
     send the same attempt twice.
     """
+    from orderdesk.background import Background, delivery_jobs
+
     config = settings(database, webhook_retry_interval=webhook_retry_interval)
     db = open_database(config)
     loop = Background(delivery_jobs(db, config))

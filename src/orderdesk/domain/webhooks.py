@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NEW_ORDER = "ecomm_new_order"
+ORDER_CHANGED = "ecomm_order_changed"
+REFUND_CHANGED = "ecomm_refund_changed"  # ours: a refund created or changing state
+TRIGGERS = (NEW_ORDER, ORDER_CHANGED, REFUND_CHANGED)
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookRow:

@@ -13,11 +13,11 @@ from collections.abc import Callable
 
 from orderdesk.domain.money import Money
 from orderdesk.domain.orders import Order
+from orderdesk.domain.pages import MAX_PAGE
 from orderdesk.store.database import Database
 from orderdesk.store.repositories.emails import EmailRow
 from orderdesk.store.unit_of_work import UnitOfWork
 
-MAX_PAGE = 100
 
 
 @dataclass(frozen=True, slots=True)

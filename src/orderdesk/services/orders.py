@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orderdesk.domain.orders import OrderStatus
+from orderdesk.domain.pages import MAX_PAGE
 from orderdesk.errors import OrderNotFound
 from orderdesk.services import mail
 from orderdesk.store.database import Database
 
-MAX_PAGE = 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from orderdesk.domain import clock, ids
 from orderdesk.domain.webhooks import AttemptRow, WebhookRow
+from orderdesk.domain.pages import MAX_PAGE
 from orderdesk.errors import IncompatibleFilter, UnsupportedTrigger, ValidationFailed, WebhookNotFound
 from orderdesk.store.outbox import TRIGGERS
 from orderdesk.store.database import Database
 from orderdesk.webhooks.addresses import TargetRefused, check_url
 
 MAX_PER_TRIGGER = 75
-MAX_PAGE = 100  # Webflow caps list limits at 100
 DELIVERY_NOT_FOUND = "Requested resource not found: The delivery cannot be found"
 _DELIVERY_ID = re.compile(r"[0-9]{1,18}")  # delivery ids are 64-bit; a longer one names nothing
 # Trigger types Webflow has (the reference spec's enum) that orderdesk does not serve.

@@ -9,12 +9,9 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 
+# The triggers' names are the domain's (re-exported for the store's callers).
+from orderdesk.domain.webhooks import NEW_ORDER, ORDER_CHANGED, REFUND_CHANGED, TRIGGERS  # noqa: F401
 from orderdesk.store.repositories.webhooks import WebhookRepository
-
-NEW_ORDER = "ecomm_new_order"
-ORDER_CHANGED = "ecomm_order_changed"
-REFUND_CHANGED = "ecomm_refund_changed"  # ours: a refund created or changing state
-TRIGGERS = (NEW_ORDER, ORDER_CHANGED, REFUND_CHANGED)
 
 
 def emit(connection: Connection, site_id: str, trigger_type: str, payload: bytes | Callable[[], bytes],
