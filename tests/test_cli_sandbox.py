@@ -101,3 +101,9 @@ def test_an_unreachable_server_is_a_clear_error(site):
                              capture_output=True, text=True, env=site["env"], timeout=60)
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: cannot reach http://127.0.0.1:9")
+
+
+def test_seed_writes_orders_through_the_server(sandbox, site):
+    seeded = cli(site, "seed", "--orders", "12", "--seed", "3", "--json")
+    assert (seeded.returncode, json.loads(seeded.stdout)) == (0, {"orders": 12})
+    assert total(sandbox, site) == 12

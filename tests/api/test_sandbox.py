@@ -506,3 +506,30 @@ def test_a_redelivery_goes_at_once_not_after_the_heads_ten_minute_retry(fresh_da
             assert len({r.headers["x-orderdesk-event-id"] for r in received}) == 1
     finally:
         server.stop()
+
+
+# --- seed -----------------------------------------------------------------------------------------------------
+
+
+def test_seed_over_http_writes_the_same_orders_as_orderdesk_seed(sandbox, db):
+    from orderdesk.seed.orders import seed_orders
+
+    made, twin = new_site(sandbox), new_site(sandbox)
+    seeded = httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/seed", json={"orders": 30, "seed": 5},
+                        headers=auth(made["token"]))
+    assert (seeded.status_code, seeded.json()) == (200, {"orders": 30})
+    seed_orders(db, access.get_site(db, twin["siteId"]), 30, seed=5)  # what `orderdesk seed` does
+    ours = httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=auth(made["token"])).json()
+    theirs = httpx.get(f"{sandbox.api}/sites/{twin['siteId']}/orders", headers=auth(twin["token"])).json()
+    assert ours["pagination"]["total"] == 30
+    assert [o["orderId"] for o in ours["orders"]] == [o["orderId"] for o in theirs["orders"]]
+    assert [o["totals"] for o in ours["orders"]] == [o["totals"] for o in theirs["orders"]]
+
+
+@pytest.mark.parametrize("body", [{}, {"orders": 0}, {"orders": 10_001}, {"orders": "5"}, {"orders": 5, "x": 1}])
+def test_a_bad_seed_is_refused_and_writes_nothing(sandbox, body):
+    made = new_site(sandbox)
+    refused = httpx.post(f"{sandbox.url}/_orderdesk/sites/{made['siteId']}/seed", json=body, headers=auth(made["token"]))
+    assert refused.status_code == 400, refused.text
+    total = httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=auth(made["token"])).json()
+    assert total["pagination"]["total"] == 0

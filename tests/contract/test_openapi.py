@@ -253,6 +253,7 @@ def struct_fields(kind) -> set[str]:
     ("NewSnapshot", struct_fields(wire_requests.NewSnapshot)),
     ("Snapshot", struct_fields(SnapshotDoc)),
     ("SnapshotList", struct_fields(SnapshotListDoc)),
+    ("SandboxSeed", struct_fields(wire_requests.SandboxSeed)),
 ])
 def test_a_documented_shape_has_the_fields_of_its_wire_struct(schema, fields):
     assert property_names(schema) == fields
@@ -300,7 +301,7 @@ def test_every_route_served_is_documented(served_routes):
 
 def test_every_documented_route_is_served(served_routes):
     assert sorted(documented_routes() - served_routes) == []
-    assert len(served_routes) == 42
+    assert len(served_routes) == 43
 
 
 # --- served over HTTP ---------------------------------------------------------------------------------------

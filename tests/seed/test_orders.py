@@ -134,3 +134,12 @@ def test_timestamps_are_written_as_the_clock_writes_them():
     rng = random.Random(3)
     for millis in [0, 999, 86_399_999, *(rng.randrange(4_000_000_000_000) for _ in range(2000))]:
         assert seeding.at(millis) == clock.to_wire(clock.from_millis(millis))
+
+
+def test_orders_made_in_this_process_are_the_ones_worker_processes_make(db):
+    by_processes, here = access.create_site(db, "Processes", "USD"), access.create_site(db, "Here", "USD")
+    seeding.seed_orders(db, by_processes, 120, seed=11, batch=50, in_processes=True)
+    seeding.seed_orders(db, here, 120, seed=11, batch=50, in_processes=False)
+    made_by_processes, made_here = rows_of(db, by_processes.id), rows_of(db, here.id)
+    assert len(made_here) == 120
+    assert made_here == made_by_processes

@@ -71,6 +71,16 @@ def reset(site: SiteOption, token: TokenOption, url: UrlOption = DEFAULT_URL, as
     _out(_call(url, site, token, "POST", "reset"), as_json, f"site {site} reset")
 
 
+@sandbox_app.command("seed")
+def seed(orders: Annotated[int, typer.Option(help="How many orders to write (up to 10,000 a call).", min=1)],
+         site: SiteOption, token: TokenOption,
+         seed_value: Annotated[int, typer.Option("--seed", help="The same seed writes the same orders.")] = 0,
+         url: UrlOption = DEFAULT_URL, as_json: JsonOption = False) -> None:
+    """Write seeded orders to the site, as `orderdesk seed` does (through the server)."""
+    written = _call(url, site, token, "POST", "seed", {"orders": orders, "seed": seed_value})
+    _out(written, as_json, f"seeded {written['orders']} orders")
+
+
 @snapshot_app.command("save")
 def snapshot_save(name: Annotated[str, typer.Argument(help="The snapshot's name.")], site: SiteOption,
                   token: TokenOption, url: UrlOption = DEFAULT_URL, as_json: JsonOption = False) -> None:

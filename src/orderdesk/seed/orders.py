@@ -17,6 +17,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -42,6 +43,7 @@ TWO_YEARS_MS = 2 * 365 * 24 * 3600 * 1000
 DAY_MS = 86_400_000
 _MAGIC_CARDS = {"4111", "5126", "0839"}  # the simulated processor's failure cards stay out of seeds
 WORKERS = 2  # processes making orders while this one writes them
+IN_PROCESS_UP_TO = 2000  # orders made faster here than by processes that have yet to start
 _AHEAD = 2 * WORKERS  # chunks made but not yet written: bounds the memory a seed holds
 
 ORDER_COLUMNS = ("site_id", "order_id", "status", "accepted_on", "currency", "captured_amount", "refund_reserved",
@@ -278,6 +280,10 @@ def _start_worker(site: Site, seed: int) -> None:
 def _make(chunk: Chunk) -> tuple[list[tuple], list[tuple]]:
     """The chunk's rows for `orders` and `refunds`, made in a worker from the chunk's own Random."""
     factory, seed = _worker
+    return _make_with(factory, seed, chunk)
+
+
+def _make_with(factory: OrderFactory, seed: int, chunk: Chunk) -> tuple[list[tuple], list[tuple]]:
     made = factory.chunk(random.Random(f"{seed}/{chunk.index}"), chunk.order_ids, chunk.start, chunk.end)
     return rows(factory.site, made, clock.to_millis(clock.now()))
 
@@ -311,17 +317,28 @@ def _made(pool: ProcessPoolExecutor, chunks: Iterator[Chunk]) -> Iterator[tuple[
 
 
 def seed_orders(db: Database, site: Site, count: int, seed: int = 0, batch: int = 5000,
-                progress: Callable[[int], None] | None = None) -> int:
+                progress: Callable[[int], None] | None = None, in_processes: bool | None = None) -> int:
     """Write `count` seeded orders to `site`, `batch` to a transaction; returns how many were written.
 
-    The same seed and batch give the same orders, ids included when the site starts with the same ones.
+    The same seed and batch give the same orders, ids included when the site starts with the same ones,
+    whether they are made in worker processes (`in_processes`; by default for more than IN_PROCESS_UP_TO,
+    where the processes' start pays for itself) or in this one (a server's threads must not be forked).
     """
     with db.reading() as connection:
         taken = OrderRepository(connection).order_ids(site.id)
     written = 0
-    with ProcessPoolExecutor(WORKERS, initializer=_start_worker, initargs=(site, seed)) as pool, \
-            bulk.writer(db, (tables.orders, ORDER_COLUMNS), (tables.refunds, REFUND_COLUMNS)) as write:
-        for orders, refunds in _made(pool, plan(taken, count, batch, seed)):
+    chunks = plan(taken, count, batch, seed)
+    with ExitStack() as stack:
+        if in_processes is None:
+            in_processes = count > IN_PROCESS_UP_TO
+        if in_processes:
+            pool = stack.enter_context(ProcessPoolExecutor(WORKERS, initializer=_start_worker, initargs=(site, seed)))
+            made = _made(pool, chunks)
+        else:
+            factory = OrderFactory(site, seed)
+            made = (_make_with(factory, seed, chunk) for chunk in chunks)
+        write = stack.enter_context(bulk.writer(db, (tables.orders, ORDER_COLUMNS), (tables.refunds, REFUND_COLUMNS)))
+        for orders, refunds in made:
             write(orders, refunds)
             written += len(orders)
             if progress:

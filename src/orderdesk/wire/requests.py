@@ -146,3 +146,13 @@ class NewSnapshot(Body):
     """`POST /_orderdesk/sites/{site_id}/snapshots`."""
 
     name: str  # checked by the service: letters, digits, '.', '_', '-'
+
+
+MAX_SEED_ORDERS = 10_000  # per call over HTTP (it runs in the server); `orderdesk seed` has no limit
+
+
+class SandboxSeed(Body):
+    """`POST /_orderdesk/sites/{site_id}/seed`: the same orders as `orderdesk seed --orders N --seed S`."""
+
+    orders: Annotated[int, Meta(ge=1, le=MAX_SEED_ORDERS)]
+    seed: int = 0

@@ -1,4 +1,4 @@
-"""The sandbox workbench's controls (sites, reset, snapshots, faults, processor events), under /_orderdesk/: registered only in sandbox mode (`serve --sandbox`,
+"""The sandbox workbench's controls (sites, reset, seed, snapshots, faults, processor events), under /_orderdesk/: registered only in sandbox mode (`serve --sandbox`,
 ORDERDESK_SANDBOX=true); without it every such path is the framework's 404, so an operator's ledger cannot
 be reset by accident.
 
@@ -18,8 +18,9 @@ from litestar.params import FromPath, RawBody
 from orderdesk.api.auth import Caller, admit, bearer_token, header
 from orderdesk.api.bodies import decode
 from orderdesk.api.routes.docs import operation_ids
-from orderdesk.api.threads import on_database
+from orderdesk.api.threads import in_thread, on_database
 from orderdesk.errors import NotAuthorized, SiteNotFound
+from orderdesk.seed.orders import seed_orders
 from orderdesk.services import disputes, faults, sandbox
 from orderdesk.wire import requests
 from orderdesk.wire.sandbox import FaultListDoc, SandboxSiteDoc, SnapshotListDoc, fault_doc, snapshot_doc
@@ -132,6 +133,14 @@ async def capture_order(request: Request, site_id: FromPath[str], order_id: From
     return _document(await on_database(db, disputes.capture_payment, db, site_id, order_id, event.amount))
 
 
+@post(SITE + "/seed", status_code=200)
+async def seed_site(request: Request, site_id: FromPath[str], body: RawBody) -> Response:
+    caller = await site_caller(request, site_id)
+    plan = decode(request, body, requests.SandboxSeed)
+    written = await in_thread(seed_orders, request.app.state.db, caller.site, plan.orders, plan.seed, 5000, None, False)
+    return _json({"orders": written})
+
+
 @post(SITE + "/snapshots")
 async def save_snapshot(request: Request, site_id: FromPath[str], body: RawBody) -> Response:
     await site_caller(request, site_id)
@@ -164,4 +173,4 @@ async def delete_snapshot(request: Request, site_id: FromPath[str], name: FromPa
 
 
 ROUTES = [create_site, reset_site, add_fault, list_faults, remove_fault, clear_faults, dispute_order, capture_order,
-          save_snapshot, list_snapshots, restore_snapshot, delete_snapshot]
+          save_snapshot, list_snapshots, restore_snapshot, delete_snapshot, seed_site]
