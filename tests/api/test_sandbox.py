@@ -297,8 +297,11 @@ def test_faults_are_listed_deleted_one_by_one_or_all_and_cleared_by_reset(sandbo
 
 @pytest.mark.parametrize("fault, field", [
     ({"operation": "no-such-operation", "status": 500}, "operation"),
-    ({"operation": "processor", "outcome": "declined"}, "outcome"),
-    ({"operation": "processor"}, "operation"),
+    ({"operation": "processor"}, "outcome"),
+    ({"operation": "processor", "outcome": "lost"}, "outcome"),
+    ({"operation": "processor", "outcome": "declined", "status": 500}, "operation"),
+    ({"operation": "get-order", "status": 500, "outcome": "declined"}, "outcome"),
+    ({"operation": "webhook-delivery", "chaos": "drop"}, "chaos"),
     ({"operation": "get-order", "status": 302}, "status"),
     ({"operation": "get-order", "delayMs": 30_001}, "delayMs"),
     ({"operation": "get-order", "delayMs": -1}, "delayMs"),
@@ -533,3 +536,46 @@ def test_a_bad_seed_is_refused_and_writes_nothing(sandbox, body):
     assert refused.status_code == 400, refused.text
     total = httpx.get(f"{sandbox.api}/sites/{made['siteId']}/orders", headers=auth(made["token"])).json()
     assert total["pagination"]["total"] == 0
+
+
+
+# --- processor faults -----------------------------------------------------------------------------------------
+
+
+def refund(sandbox, made, order_id: str, amount: float = 1.0) -> httpx.Response:
+    return httpx.post(f"{sandbox.api}/sites/{made['siteId']}/refunds", headers=auth(made["token"]),
+                      json={"orderId": order_id, "amount": amount, "currency": "USD"})
+
+
+@pytest.mark.parametrize("outcome, state", [("declined", "failed"), ("pending", "pending"),
+                                            ("pending_information", "pending_information")])
+def test_a_processor_fault_shapes_the_next_refund_whatever_the_card(sandbox, outcome, state):
+    made = new_site(sandbox)
+    order = place(sandbox, made["siteId"], made["token"])  # card 4242: a refund would succeed
+    fault = add_fault(sandbox, made, operation="processor", outcome=outcome, times=1)
+    assert (fault.status_code, fault.json()["outcome"]) == (201, outcome)
+    shaped = refund(sandbox, made, order["orderId"])
+    assert shaped.status_code == 201, shaped.text
+    assert (shaped.json()["state"], shaped.json()["failureReason"]) == \
+        (state, "card_declined" if outcome == "declined" else None)
+    again = httpx.get(f"{sandbox.api}/sites/{made['siteId']}/refunds/{shaped.json()['id']}", headers=auth(made["token"]))
+    assert again.json()["state"] == state  # asked again, the processor answers as it first did
+    normal = refund(sandbox, made, order["orderId"])
+    assert (normal.status_code, normal.json()["state"]) == (201, "succeeded")
+    assert faults_of(sandbox, made)[0]["remaining"] == 0
+
+
+def test_a_processor_timeout_leaves_the_refund_pending_and_the_api_answers(sandbox):
+    made = new_site(sandbox)
+    order = place(sandbox, made["siteId"], made["token"])
+    assert add_fault(sandbox, made, operation="processor", outcome="timeout", times=1).status_code == 201
+    waited = refund(sandbox, made, order["orderId"])
+    assert waited.status_code == 201, waited.text
+    assert waited.json()["state"] == "pending"
+
+
+def test_a_request_fault_on_every_operation_leaves_the_processor_alone(sandbox):
+    made = new_site(sandbox)
+    order = place(sandbox, made["siteId"], made["token"])
+    assert add_fault(sandbox, made, operation="*", delayMs=1, times=5).status_code == 201
+    assert refund(sandbox, made, order["orderId"]).json()["state"] == "succeeded"

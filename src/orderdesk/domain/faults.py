@@ -2,7 +2,8 @@
 
 A fault names an operation (an operationId of the API's document, or "*"), and what happens to a request
 to it: another status (`status`), an answer held back (`delay_ms`), or the connection closed without one
-(`drop`); for the next `times` requests (None: until deleted), each with `probability`. Whether a request
+(`drop`). A processor fault (`operation` "processor") gives the site's next refunds an `outcome` instead,
+whatever card their order has; for the next `times` requests (None: until deleted), each with `probability`. Whether a request
 is chosen is decided by a generator seeded with the fault's id and the request's number among those that
 matched it, so a run can be repeated.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-ANY_OPERATION = "*"
-NOT_YET = ("processor", "webhook-delivery")  # the processor's outcomes and webhook chaos: still to come
+ANY_OPERATION = "*"  # every request's operation (not the processor's)
+PROCESSOR = "processor"  # the site's next refunds, whatever card their order has
+OUTCOMES = ("declined", "pending", "pending_information", "timeout")
+NOT_YET = ("webhook-delivery",)  # webhook chaos: still to come
 MAX_DELAY_MS = 30_000
 
 
@@ -37,13 +40,16 @@ class Fault:
     probability: float = 1.0
     applied: int = 0  # requests it has changed so far
     created_on: int = 0
+    outcome: str | None = None  # a processor fault's: one of OUTCOMES
 
     @property
     def remaining(self) -> int | None:
         return None if self.times is None else max(self.times - self.applied, 0)
 
     def matches(self, operation: str) -> bool:
-        return self.operation in (ANY_OPERATION, operation) and self.remaining != 0
+        if self.remaining == 0:
+            return False
+        return self.operation == operation or (self.operation == ANY_OPERATION and operation != PROCESSOR)
 
     def chosen(self, draw: int) -> bool:
         """Whether the `draw`-th request (from 1) that matched this fault is one it applies to."""
@@ -53,8 +59,17 @@ class Fault:
 
 
 def check(operation: str, operations: frozenset[str], status: int | None, delay_ms: int, drop: bool,
-          times: int | None, probability: float) -> None:
+          times: int | None, probability: float, outcome: str | None = None) -> None:
     """FaultRefused for the first thing wrong with a fault; `operations`: the ids a fault may name."""
+    if operation == PROCESSOR:
+        if outcome not in OUTCOMES:
+            raise FaultRefused("outcome", f"a processor fault's outcome: one of {', '.join(OUTCOMES)}")
+        if status is not None or drop or delay_ms:
+            raise FaultRefused("operation", "a processor fault has an outcome, not a status, delayMs or drop")
+        _check_share(times, probability)
+        return
+    if outcome is not None:
+        raise FaultRefused("outcome", "only a processor fault has an outcome")
     if operation in NOT_YET:
         raise FaultRefused("operation", f"{operation} faults are not served yet: only a request's operation or \"*\"")
     if operation != ANY_OPERATION and operation not in operations:
@@ -67,6 +82,10 @@ def check(operation: str, operations: frozenset[str], status: int | None, delay_
         raise FaultRefused("drop", "a dropped connection has no status: give one or the other")
     if status is None and not drop and delay_ms == 0:
         raise FaultRefused("status", "give a status, a delayMs or drop: true")
+    _check_share(times, probability)
+
+
+def _check_share(times: int | None, probability: float) -> None:
     if times is not None and times < 1:
         raise FaultRefused("times", "must be 1 or more (leave it out: until deleted)")
     if not 0 <= probability <= 1:

@@ -15,6 +15,7 @@ class Processors:
         self.fixed = fixed  # one processor for every site (tests, embedding)
         self.simulated = SimulatedProcessor(
             db, settings.simulated_delay, settings.simulated_fail_after, settings.simulated_information_window,
+            faults=settings.sandbox,
         )
 
     def for_site(self, site_id: str) -> PaymentProcessor:

@@ -127,6 +127,7 @@ class NewFault(Body):
     drop: bool = False
     times: int | None = None
     probability: float = 1.0
+    outcome: str | None = None  # a processor fault's
 
 
 class SandboxDispute(Body):

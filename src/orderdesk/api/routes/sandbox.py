@@ -19,7 +19,9 @@ from orderdesk.api.auth import Caller, admit, bearer_token, header
 from orderdesk.api.bodies import decode
 from orderdesk.api.routes.docs import operation_ids
 from orderdesk.api.threads import in_thread, on_database
-from orderdesk.errors import NotAuthorized, SiteNotFound
+from orderdesk.domain.faults import PROCESSOR
+from orderdesk.errors import NotAuthorized, SiteNotFound, ValidationFailed
+from orderdesk.payments.simulated import SimulatedProcessor
 from orderdesk.seed.orders import seed_orders
 from orderdesk.services import disputes, faults, sandbox
 from orderdesk.wire import requests
@@ -80,9 +82,13 @@ _FAULTABLE = frozenset(operation for (_, path), operation in operation_ids().ite
 async def add_fault(request: Request, site_id: FromPath[str], body: RawBody) -> Response:
     await site_caller(request, site_id)
     new = decode(request, body, requests.NewFault)
-    db = request.app.state.db
-    fault = await on_database(db, faults.add_fault, db, site_id, _FAULTABLE, new.operation, new.status,
-                              new.delay_ms, new.drop, new.times, new.probability)
+    state = request.app.state
+    if new.operation == PROCESSOR and \
+            (await on_database(state.db, state.processors.for_site, site_id)).name != SimulatedProcessor.name:
+        raise ValidationFailed.of("operation", "a processor fault shapes the simulated processor's refunds; this "
+                                               "site refunds through its own processor")
+    fault = await on_database(state.db, faults.add_fault, state.db, site_id, _FAULTABLE, new.operation, new.status,
+                              new.delay_ms, new.drop, new.times, new.probability, new.outcome)
     return _json(fault_doc(fault), status=201)
 
 

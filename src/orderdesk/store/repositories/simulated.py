@@ -18,7 +18,7 @@ def _ask(dialect):
         calls=1, created_on=sa.bindparam("at"),
     ).on_conflict_do_update(
         index_elements=[simulated_refunds.c.refund_id], set_={"calls": simulated_refunds.c.calls + 1},
-    ).returning(simulated_refunds.c.created_on, simulated_refunds.c.calls)
+    ).returning(simulated_refunds.c.created_on, simulated_refunds.c.calls, simulated_refunds.c.card_last4)
 
 
 _ASK = {"postgresql": Prepared(_ask(postgresql)), "sqlite": Prepared(_ask(sqlite))}
@@ -29,13 +29,14 @@ class SimulatedLedger:
         self.connection = connection
 
     def ask(self, refund_id: str, reference: str, amount: int, currency: str, card_last4: str | None,
-            reason: str | None, at: int) -> tuple[int, int]:
-        """Record one request for `refund_id`; returns (when it was first asked, how many asks so far)."""
-        created_on, calls = _ASK[self.connection.dialect.name].first(self.connection, {
+            reason: str | None, at: int) -> tuple[int, int, str | None]:
+        """Record one request for `refund_id`; returns when it was first asked, how many asks so far, and the
+        card it was first asked for (later asks never change it)."""
+        created_on, calls, first_card = _ASK[self.connection.dialect.name].first(self.connection, {
             "refund_id": refund_id, "reference": reference, "amount": amount, "currency": currency,
             "card_last4": card_last4, "reason": reason, "at": at,
         })
-        return created_on, calls
+        return created_on, calls, first_card
 
     def calls(self, refund_id: str) -> int:
         """How many times the processor was asked for `refund_id` (0: never)."""
