@@ -301,7 +301,10 @@ def test_faults_are_listed_deleted_one_by_one_or_all_and_cleared_by_reset(sandbo
     ({"operation": "processor", "outcome": "lost"}, "outcome"),
     ({"operation": "processor", "outcome": "declined", "status": 500}, "operation"),
     ({"operation": "get-order", "status": 500, "outcome": "declined"}, "outcome"),
-    ({"operation": "webhook-delivery", "chaos": "drop"}, "chaos"),
+    ({"operation": "webhook-delivery"}, "chaos"),
+    ({"operation": "webhook-delivery", "chaos": "reorder"}, "chaos"),
+    ({"operation": "webhook-delivery", "chaos": "drop", "status": 500}, "operation"),
+    ({"operation": "get-order", "status": 500, "chaos": "drop"}, "chaos"),
     ({"operation": "get-order", "status": 302}, "status"),
     ({"operation": "get-order", "delayMs": 30_001}, "delayMs"),
     ({"operation": "get-order", "delayMs": -1}, "delayMs"),
@@ -579,3 +582,57 @@ def test_a_request_fault_on_every_operation_leaves_the_processor_alone(sandbox):
     order = place(sandbox, made["siteId"], made["token"])
     assert add_fault(sandbox, made, operation="*", delayMs=1, times=5).status_code == 201
     assert refund(sandbox, made, order["orderId"]).json()["state"] == "succeeded"
+
+
+
+# --- webhook chaos ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hooked(sandbox):
+    """A site with a webhook on new orders to a receiver of the test's own."""
+    from tests.webhooks.receiver import Receiver
+
+    with Receiver() as receiver:
+        made = new_site(sandbox)
+        hook = httpx.post(f"{sandbox.api}/sites/{made['siteId']}/webhooks", headers=auth(made["token"]),
+                          json={"triggerType": "ecomm_new_order", "url": receiver.url()}).json()
+        yield made, hook, receiver
+
+
+def attempts_of(sandbox, made, hook) -> list[dict]:
+    return httpx.get(f"{sandbox.api}/webhooks/{hook['id']}/deliveries", headers=auth(made["token"])).json()["deliveries"]
+
+
+def test_duplicate_chaos_delivers_the_event_twice_with_one_event_id(sandbox, hooked):
+    made, hook, receiver = hooked
+    assert add_fault(sandbox, made, operation="webhook-delivery", chaos="duplicate", times=1).status_code == 201
+    place(sandbox, made["siteId"], made["token"])
+    place(sandbox, made["siteId"], made["token"])
+    received = receiver.wait_for(3)
+    ids = [r.headers["x-orderdesk-event-id"] for r in received]
+    assert ids[0] == ids[1] != ids[2]  # the first event twice, the next one once
+    assert len(set(ids)) == 2
+
+
+def test_drop_chaos_records_a_500_and_the_retry_delivers(sandbox, hooked):
+    made, hook, receiver = hooked
+    assert add_fault(sandbox, made, operation="webhook-delivery", chaos="drop", times=1).status_code == 201
+    place(sandbox, made["siteId"], made["token"])
+    received = receiver.wait_for(1)
+    assert len(received) == 1
+    attempts = sorted(attempts_of(sandbox, made, hook), key=lambda a: a["attempt"])
+    assert [(a["attempt"], a["statusCode"]) for a in attempts] == [(1, 500), (2, 200)]
+    assert "sandbox fault" in attempts[0]["error"]
+
+
+def test_delay_chaos_holds_the_delivery_until_its_retry_time_without_an_attempt(sandbox, hooked):
+    import time
+
+    made, hook, receiver = hooked
+    assert add_fault(sandbox, made, operation="webhook-delivery", chaos="delay", times=1).status_code == 201
+    placed_at = time.monotonic()
+    place(sandbox, made["siteId"], made["token"])
+    receiver.wait_for(1)
+    assert time.monotonic() - placed_at >= 0.2  # the test servers' retry interval
+    assert [(a["attempt"], a["statusCode"]) for a in attempts_of(sandbox, made, hook)] == [(1, 200)]

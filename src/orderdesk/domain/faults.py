@@ -3,7 +3,8 @@
 A fault names an operation (an operationId of the API's document, or "*"), and what happens to a request
 to it: another status (`status`), an answer held back (`delay_ms`), or the connection closed without one
 (`drop`). A processor fault (`operation` "processor") gives the site's next refunds an `outcome` instead,
-whatever card their order has; for the next `times` requests (None: until deleted), each with `probability`. Whether a request
+whatever card their order has, and a webhook-delivery fault gives its next deliveries a `chaos`
+(duplicate, drop, delay); for the next `times` requests (None: until deleted), each with `probability`. Whether a request
 is chosen is decided by a generator seeded with the fault's id and the request's number among those that
 matched it, so a run can be repeated.
 """
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 ANY_OPERATION = "*"  # every request's operation (not the processor's)
 PROCESSOR = "processor"  # the site's next refunds, whatever card their order has
 OUTCOMES = ("declined", "pending", "pending_information", "timeout")
-NOT_YET = ("webhook-delivery",)  # webhook chaos: still to come
+WEBHOOK_DELIVERY = "webhook-delivery"  # the site's next webhook deliveries
+CHAOS = ("duplicate", "drop", "delay")
+NOT_YET_CHAOS = ("reorder",)
 MAX_DELAY_MS = 30_000
 
 
@@ -41,6 +44,7 @@ class Fault:
     applied: int = 0  # requests it has changed so far
     created_on: int = 0
     outcome: str | None = None  # a processor fault's: one of OUTCOMES
+    chaos: str | None = None  # a webhook-delivery fault's: one of CHAOS
 
     @property
     def remaining(self) -> int | None:
@@ -49,7 +53,7 @@ class Fault:
     def matches(self, operation: str) -> bool:
         if self.remaining == 0:
             return False
-        return self.operation == operation or (self.operation == ANY_OPERATION and operation != PROCESSOR)
+        return self.operation == operation or (self.operation == ANY_OPERATION and operation not in _OWN_KIND)
 
     def chosen(self, draw: int) -> bool:
         """Whether the `draw`-th request (from 1) that matched this fault is one it applies to."""
@@ -58,9 +62,23 @@ class Fault:
         return random.Random(f"{self.id}:{draw}").random() < self.probability
 
 
+_OWN_KIND = (PROCESSOR, WEBHOOK_DELIVERY)  # what "*" does not reach
+
+
 def check(operation: str, operations: frozenset[str], status: int | None, delay_ms: int, drop: bool,
-          times: int | None, probability: float, outcome: str | None = None) -> None:
+          times: int | None, probability: float, outcome: str | None = None, chaos: str | None = None) -> None:
     """FaultRefused for the first thing wrong with a fault; `operations`: the ids a fault may name."""
+    if operation == WEBHOOK_DELIVERY:
+        if chaos in NOT_YET_CHAOS:
+            raise FaultRefused("chaos", f"{chaos} is not served yet: one of {', '.join(CHAOS)}")
+        if chaos not in CHAOS:
+            raise FaultRefused("chaos", f"a webhook-delivery fault's chaos: one of {', '.join(CHAOS)}")
+        if status is not None or drop or delay_ms or outcome is not None:
+            raise FaultRefused("operation", "a webhook-delivery fault has a chaos, not a status, delayMs, drop or outcome")
+        _check_share(times, probability)
+        return
+    if chaos is not None:
+        raise FaultRefused("chaos", "only a webhook-delivery fault has a chaos")
     if operation == PROCESSOR:
         if outcome not in OUTCOMES:
             raise FaultRefused("outcome", f"a processor fault's outcome: one of {', '.join(OUTCOMES)}")
@@ -70,8 +88,6 @@ def check(operation: str, operations: frozenset[str], status: int | None, delay_
         return
     if outcome is not None:
         raise FaultRefused("outcome", "only a processor fault has an outcome")
-    if operation in NOT_YET:
-        raise FaultRefused("operation", f"{operation} faults are not served yet: only a request's operation or \"*\"")
     if operation != ANY_OPERATION and operation not in operations:
         raise FaultRefused("operation", "must be an operationId of the API (see /openapi.json) or \"*\"")
     if status is not None and not 400 <= status <= 599:

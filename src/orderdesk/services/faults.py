@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orderdesk.domain import clock, ids
-from orderdesk.domain.faults import PROCESSOR, Fault, FaultRefused, check  # noqa: F401  (PROCESSOR, for callers)
+from orderdesk.domain.faults import PROCESSOR, WEBHOOK_DELIVERY, Fault, FaultRefused, check  # noqa: F401  (for callers)
 from orderdesk.errors import ResourceNotFound, ValidationFailed
 from orderdesk.store.database import Database
 
@@ -14,15 +14,15 @@ class FaultNotFound(ResourceNotFound):
 
 def add_fault(db: Database, site_id: str, operations: frozenset[str], operation: str, status: int | None = None,
               delay_ms: int = 0, drop: bool = False, times: int | None = None, probability: float = 1.0,
-              outcome: str | None = None) -> Fault:
+              outcome: str | None = None, chaos: str | None = None) -> Fault:
     """A new fault of the site; ValidationFailed (naming the field) for one that cannot be."""
     try:
-        check(operation, operations, status, delay_ms, drop, times, probability, outcome)
+        check(operation, operations, status, delay_ms, drop, times, probability, outcome, chaos)
     except FaultRefused as refused:
         raise ValidationFailed.of(refused.field, refused.message) from None
     with db.unit_of_work() as work:
         fault = Fault(ids.object_id(), site_id, operation, status, delay_ms, drop, times, float(probability),
-                      created_on=clock.to_millis(work.clock.now()), outcome=outcome)
+                      created_on=clock.to_millis(work.clock.now()), outcome=outcome, chaos=chaos)
         work.faults.add(fault)
         work.commit()
     return fault

@@ -273,6 +273,7 @@ sandbox_faults = sa.Table(
     sa.Column("times", sa.Integer, nullable=True),
     sa.Column("probability", sa.Float, nullable=False),
     sa.Column("outcome", sa.String(32), nullable=True),  # a processor fault's
+    sa.Column("chaos", sa.String(16), nullable=True),  # a webhook-delivery fault's
     sa.Column("draws", sa.Integer, nullable=False),  # requests that matched it so far
     sa.Column("applied", sa.Integer, nullable=False),  # requests it changed so far
     sa.Column("created_on", sa.BigInteger, nullable=False),

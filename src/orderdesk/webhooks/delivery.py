@@ -26,6 +26,7 @@ import structlog
 
 from orderdesk.config import Settings
 from orderdesk.domain import clock
+from orderdesk.services.faults import WEBHOOK_DELIVERY, fault_for
 from orderdesk.store.repositories.webhooks import Claimed, WebhookRepository
 from orderdesk.store.database import Database
 from orderdesk.webhooks import sending
@@ -94,9 +95,30 @@ class Deliverer:
         if left < LEASE_MARGIN / 2:
             await self.release(claimed)
             return None
-        attempt = await sending.attempt(pool, claimed, self.settings.webhook_timeout,
-                                        self.settings.webhook_allow_private, self._resolver)
+        chaos = await self._on_database(self._chaos, claimed)
+        if chaos == "delay":  # held back until its next attempt's time, as if the receiver had been slow
+            await self._on_database(self._hold_back, claimed)
+            return None
+        if chaos == "drop":  # lost on the way: recorded as a receiver's 500 would be
+            attempt = Attempt(500, 0, "dropped by a sandbox fault (webhook-delivery chaos)")
+        else:
+            attempt = await sending.attempt(pool, claimed, self.settings.webhook_timeout,
+                                            self.settings.webhook_allow_private, self._resolver)
+            if chaos == "duplicate":  # the receiver gets it twice, the same event id both times
+                await sending.attempt(pool, claimed, self.settings.webhook_timeout,
+                                      self.settings.webhook_allow_private, self._resolver)
         return await self._on_database(self.record, claimed, attempt, go_on)
+
+    def _chaos(self, claimed: Claimed) -> str | None:
+        """The site's webhook-delivery fault this delivery meets, if any (faults.py; whatever process delivers)."""
+        fault = fault_for(self.db, claimed.site_id, WEBHOOK_DELIVERY) if claimed.site_id else None
+        return None if fault is None else fault.chaos
+
+    def _hold_back(self, claimed: Claimed) -> None:
+        until = clock.to_millis(self.db.clock.now()) + int(self.settings.webhook_retry_interval * 1000)
+        with self.db.unit_of_work() as work:
+            WebhookRepository(work.connection).hold_back(claimed, until)
+            work.commit()
 
     async def release(self, claimed: Claimed) -> None:
         """Give the delivery back unattempted, due at once for any worker."""

@@ -128,6 +128,7 @@ class NewFault(Body):
     times: int | None = None
     probability: float = 1.0
     outcome: str | None = None  # a processor fault's
+    chaos: str | None = None  # a webhook-delivery fault's
 
 
 class SandboxDispute(Body):

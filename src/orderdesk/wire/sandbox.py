@@ -30,6 +30,7 @@ class FaultDoc(msgspec.Struct, rename="camel"):
     remaining: int | None  # requests it will still change; null: until deleted
     created_on: str
     outcome: str | None  # a processor fault's
+    chaos: str | None  # a webhook-delivery fault's
 
 
 class FaultListDoc(msgspec.Struct):
@@ -38,7 +39,7 @@ class FaultListDoc(msgspec.Struct):
 
 def fault_doc(fault: Fault) -> FaultDoc:
     return FaultDoc(fault.id, fault.operation, fault.status, fault.delay_ms, fault.drop, fault.times,
-                    fault.probability, fault.remaining, _at(fault.created_on), fault.outcome)
+                    fault.probability, fault.remaining, _at(fault.created_on), fault.outcome, fault.chaos)
 
 
 class SnapshotDoc(msgspec.Struct, rename="camel"):

@@ -88,7 +88,7 @@ async def add_fault(request: Request, site_id: FromPath[str], body: RawBody) -> 
         raise ValidationFailed.of("operation", "a processor fault shapes the simulated processor's refunds; this "
                                                "site refunds through its own processor")
     fault = await on_database(state.db, faults.add_fault, state.db, site_id, _FAULTABLE, new.operation, new.status,
-                              new.delay_ms, new.drop, new.times, new.probability, new.outcome)
+                              new.delay_ms, new.drop, new.times, new.probability, new.outcome, new.chaos)
     return _json(fault_doc(fault), status=201)
 
 

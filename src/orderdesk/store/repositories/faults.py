@@ -9,11 +9,11 @@ from orderdesk.domain.faults import Fault
 from orderdesk.store.tables import sandbox_faults as faults
 
 _COLUMNS = (faults.c.id, faults.c.site_id, faults.c.operation, faults.c.status, faults.c.delay_ms, faults.c.drop,
-            faults.c.times, faults.c.probability, faults.c.applied, faults.c.created_on, faults.c.outcome)
+            faults.c.times, faults.c.probability, faults.c.applied, faults.c.created_on, faults.c.outcome, faults.c.chaos)
 
 
 def _fault(row) -> Fault:
-    return Fault(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8], row[9], row[10])
+    return Fault(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8], row[9], row[10], row[11])
 
 
 class FaultRepository:
@@ -24,7 +24,7 @@ class FaultRepository:
         self.connection.execute(faults.insert().values(
             id=fault.id, site_id=fault.site_id, operation=fault.operation, status=fault.status,
             delay_ms=fault.delay_ms, drop=fault.drop, times=fault.times, probability=fault.probability,
-            outcome=fault.outcome, draws=0, applied=0, created_on=fault.created_on))
+            outcome=fault.outcome, chaos=fault.chaos, draws=0, applied=0, created_on=fault.created_on))
 
     def of_site(self, site_id: str) -> list[Fault]:
         """Oldest first: the order in which they are tried."""

@@ -29,6 +29,7 @@ class Claimed:
     trigger_type: str
     body: bytes
     claimed_until: int  # the lease: outcomes are recorded only while this claim still holds the row
+    site_id: str = ""  # the webhook's site
 
 
 # Asked on every change of every order: compiled once (see store/prepared.py).
@@ -139,7 +140,8 @@ class WebhookRepository:
             return []
         rows = self.connection.execute(
             sa.select(deliveries.c.id, deliveries.c.attempts, webhooks.c.id, webhooks.c.url, webhooks.c.secret_key,
-                      events.c.event_id, events.c.trigger_type, events.c.body, deliveries.c.claimed_until)
+                      events.c.event_id, events.c.trigger_type, events.c.body, deliveries.c.claimed_until,
+                      webhooks.c.site_id)
             .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
             .join(events, events.c.id == deliveries.c.event_id)
             .where(deliveries.c.id.in_(ids)).order_by(deliveries.c.id)
@@ -165,6 +167,10 @@ class WebhookRepository:
 
     def given_up(self, claimed: Claimed, at: int) -> bool:
         return self._settle(claimed, state=FAILED, attempts=claimed.attempts + 1, claimed_until=0, finished_on=at)
+
+    def hold_back(self, claimed: Claimed, until: int) -> bool:
+        """Give the delivery back unattempted, due again at `until` (a sandbox's delay chaos)."""
+        return self._settle(claimed, claimed_until=0, next_attempt_on=until)
 
     def release(self, claimed: Claimed) -> bool:
         """Unclaimed and not attempted: due again at once, for any worker."""

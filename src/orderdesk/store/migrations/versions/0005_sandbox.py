@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("times", sa.Integer, nullable=True),
         sa.Column("probability", sa.Float, nullable=False),
         sa.Column("outcome", sa.String(32), nullable=True),
+        sa.Column("chaos", sa.String(16), nullable=True),
         sa.Column("draws", sa.Integer, nullable=False),
         sa.Column("applied", sa.Integer, nullable=False),
         sa.Column("created_on", sa.BigInteger, nullable=False),
