@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -88,9 +89,10 @@ def _rss_kb(pid: int) -> int:
 COUNTED_LIMIT = 1_000_000_000
 
 
-def prepare(url: str, count: int, counted: bool = False) -> tuple[Database, str, str, float]:
+def prepare(url: str, count: int, counted: bool = False, revision: str = "head") -> tuple[Database, str, str, float]:
+    """A seeded site on a database migrated up to `revision`."""
     engine = create_engine(url)
-    upgrade(engine)
+    upgrade(engine, revision)
     db = Database(engine)
     site = access.create_site(db, "Bench Store", "USD")
     token, _ = access.create_token(db, site.id, [scope.value for scope in Scope],
@@ -223,6 +225,13 @@ def ratio_columns(targets: list[Target]) -> list[tuple[str, int, int]]:
     return found
 
 
+def newest_revision(tree: Path) -> str:
+    """The newest migration of the commit extracted to `tree`."""
+    versions = tree / "src" / "orderdesk" / "store" / "migrations" / "versions"
+    return max(re.search(r'^revision = "([^"]+)"', path.read_text(), re.MULTILINE).group(1)
+               for path in versions.glob("*.py") if path.name != "__init__.py")
+
+
 def main() -> None:
     options = arguments()
     if max(options.workers) > 1 and not options.redis:
@@ -238,7 +247,8 @@ def main() -> None:
     served: dict[str, Served] = {}
     for url in urls:
         print(f"seeding {options.orders:,} orders into {kind(url)} ...", flush=True)
-        db, site_id, token, seeded = prepare(url, options.orders, counted=bool(options.redis))
+        db, site_id, token, seeded = prepare(url, options.orders, counted=bool(options.redis),
+                                             revision="head" if old is None else newest_revision(old))
         print(f"seeded {options.orders:,} orders in {seeded:.1f} s ({options.orders / seeded:,.0f} orders/s)")
         served[url] = Served(db, site_id, token, scenarios(db, site_id, options.orders))
     first = served[urls[0]]
@@ -253,7 +263,11 @@ def main() -> None:
     ratios = ratio_columns(targets)
     for workers in options.workers:
         with ExitStack() as stack:
-            servers = [stack.enter_context(Server(t.url, env=env, workers=workers, source=t.source)) for t in targets]
+            # The older commit's servers first, while the database is at a revision it knows; this commit's
+            # then migrate it to their own head (tables the older code never reads).
+            started = {id(t): stack.enter_context(Server(t.url, env=env, workers=workers, source=t.source))
+                       for t in sorted(targets, key=lambda t: t.source is None)}
+            servers = [started[id(t)] for t in targets]
             watches = [MemoryWatch(server.process.pid) for server in servers]
             bases = [server.api.removesuffix("/v2") for server in servers]
             print(f"\n{workers} worker(s){' with Redis rate limits' if options.redis else ''}, {options.connections} "

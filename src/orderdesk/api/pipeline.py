@@ -19,7 +19,7 @@
 7. the handler, which declares what it needs of the caller (`auth.authorize`: scope, site, ecommerce).
 
 A handler may name, in its `opt`, an ANSWER: a function of the request's scope, the app's state and the
-path's parameters that returns the response's JSON (or None: the handler answers, the caller admitted). The pipeline calls it itself, in the same hop to
+path's parameters that returns the response's JSON (or a `Later`: the JSON read in a thread). The pipeline calls it itself, in the same hop to
 the database as the admission, and skips the framework's parameter parsing and response objects; these
 cost more than GET one order does (an indexed read of stored bytes), most of an integration's traffic.
 
@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 from litestar import Litestar
@@ -42,11 +44,20 @@ from orderdesk.api.errors import JSON, send_failure, send_response
 from orderdesk.api.idempotency import KeyedWrite
 from orderdesk.api.routes.docs import extensions, operation_ids
 from orderdesk.api.server import DROP
-from orderdesk.api.threads import on_database
+from orderdesk.api.threads import in_thread, on_database
 from orderdesk.errors import NO_ROUTE, InjectedFault, ResourceNotFound
 from orderdesk.services import faults
 
 ANSWER = "answer"  # the key, in a handler's `opt`, of the function the pipeline answers it with
+
+
+@dataclass(frozen=True, slots=True)
+class Later:
+    """An ANSWER's answer to be read in a thread (a deep page walks its index for milliseconds): `read()`
+    gives the JSON, run under `limiter()`, made on the event loop."""
+
+    read: Callable[[], bytes]
+    limiter: Callable[[], object]
 _WRITES = frozenset({"POST", "PATCH"})
 _SIGNED = "/v2/processors/"
 
@@ -96,15 +107,8 @@ class Pipeline:
         if self.sandbox and await self._faulted(scope, send, caller):
             return
         if answer is not None:
-            try:
-                answered = await on_database(self.db, partial(answer, scope, self.state, **params))
-            except Exception as error:
-                await send_failure(scope, send, error)
-                return
-            if answered is None:  # left to its handler (a deep page: a thread's work)
-                await self.app(scope, receive, send)
-            else:
-                await send_response(send, 200, JSON, answered)
+            answering = partial(on_database, self.db, partial(answer, scope, self.state, **params))
+            await self._send_answer(scope, send, answering)
         elif key is not None:
             await self.keyed_write(self.app, scope, receive, send, caller, key, body)
         else:
@@ -113,15 +117,18 @@ class Pipeline:
     async def _answer_in_one_hop(self, scope, receive, send, answer, params) -> None:
         """A route with an ANSWER, outside sandbox mode: the caller admitted, its rate limit spent and the
         answer read in one hop to the database."""
+        await self._send_answer(scope, send, partial(on_database, self.db, self._answer, scope, answer, params))
+
+    async def _send_answer(self, scope, send, answering) -> None:
+        """Send what `answering()` answers: its JSON, or, for a Later, what that reads in a thread."""
         try:
-            body = await on_database(self.db, self._answer, scope, answer, params)
+            body = await answering()
+            if isinstance(body, Later):
+                body = await in_thread(body.read, limiter=body.limiter())
         except Exception as error:
             await send_failure(scope, send, error)
             return
-        if body is None:  # the answer left this request to its handler (a deep page: a thread's work)
-            await self.app(scope, receive, send)
-        else:
-            await send_response(send, 200, JSON, body)
+        await send_response(send, 200, JSON, body)
 
     async def _faulted(self, scope, send, caller: Caller) -> bool:
         """Step 6, in sandbox mode: the fault this request meets, if any, applied. True when it answered (or

@@ -19,12 +19,12 @@ def _config() -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every pending migration."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every pending migration (up to `revision`: the benchmark serves an older commit beside this one)."""
     config = _config()
     with engine.connect() as connection:
         config.attributes["connection"] = connection.execution_options(writing=True)
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
         connection.commit()
 
 

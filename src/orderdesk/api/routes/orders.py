@@ -6,6 +6,8 @@ routing and their allowed methods, and serve what the answers leave to them (dee
 
 from __future__ import annotations
 
+from functools import partial
+
 import anyio
 from litestar import MediaType, Request, Response, get, patch, post
 from litestar._parsers import parse_query_string
@@ -13,7 +15,7 @@ from litestar.datastructures import MultiDict
 from litestar.params import FromPath, RawBody
 
 from orderdesk.api.auth import authorize, caller_of, check
-from orderdesk.api.pipeline import ANSWER
+from orderdesk.api.pipeline import ANSWER, Later
 from orderdesk.api.threads import in_thread, on_database, with_processor
 from orderdesk.api.bodies import Query, decode
 from orderdesk.api.idempotency import request_key
@@ -39,28 +41,33 @@ def _json(content: bytes, status: int = 200) -> Response:
     return Response(content=content, media_type=MediaType.JSON, status_code=status)
 
 
-def list_answer(asgi_scope: dict, state, site_id: str) -> bytes | None:
-    """A page of orders, read on the spot; None for a deep one, which its handler reads in a thread."""
+def list_answer(asgi_scope: dict, state, site_id: str) -> bytes | Later:
+    """A page of orders, read on the spot; a deep one is read in one of the deep readers' threads."""
     check(caller_of(asgi_scope), READ, site_id, ecommerce=True)
     status, offset, limit = _page_of(Query(MultiDict(parse_query_string(asgi_scope.get("query_string", b"")))))
-    if offset >= DEEP_OFFSET:
-        return None
-    return page_body(orders.list_orders(state.db, site_id, status, offset, limit))
+    read = partial(_page_body, state.db, site_id, status, offset, limit)
+    return Later(read, _deep_limiter) if offset >= DEEP_OFFSET else read()
+
+
+def _page_body(db, site_id: str, status: OrderStatus | None, offset: int, limit: int) -> bytes:
+    return page_body(orders.list_orders(db, site_id, status, offset, limit))
+
+
+def _deep_limiter() -> anyio.CapacityLimiter:
+    global _deep_readers
+    if _deep_readers is None:  # made on the event loop that uses it
+        _deep_readers = anyio.CapacityLimiter(DEEP_READERS)
+    return _deep_readers
 
 
 @get(ORDERS, opt={ANSWER: list_answer})
 async def list_orders(request: Request, site_id: FromPath[str]) -> Response:
-    global _deep_readers
     authorize(request, READ, site_id, ecommerce=True)
     status, offset, limit = _page_of(Query(request.query_params))
     db = request.app.state.db
     if offset < DEEP_OFFSET:
-        page = await on_database(db, orders.list_orders, db, site_id, status, offset, limit)
-    else:
-        if _deep_readers is None:  # made on the event loop that uses it
-            _deep_readers = anyio.CapacityLimiter(DEEP_READERS)
-        page = await in_thread(orders.list_orders, db, site_id, status, offset, limit, limiter=_deep_readers)
-    return _json(page_body(page))
+        return _json(await on_database(db, _page_body, db, site_id, status, offset, limit))
+    return _json(await in_thread(_page_body, db, site_id, status, offset, limit, limiter=_deep_limiter()))
 
 
 def _page_of(query: Query) -> tuple[OrderStatus | None, int, int]:
