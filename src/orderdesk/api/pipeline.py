@@ -19,9 +19,10 @@
 7. the handler, which declares what it needs of the caller (`auth.authorize`: scope, site, ecommerce).
 
 A handler may name, in its `opt`, an ANSWER: a function of the request's scope, the app's state and the
-path's parameters that returns the response's JSON (or a `Later`: the JSON read in a thread). The pipeline calls it itself, in the same hop to
-the database as the admission, and skips the framework's parameter parsing and response objects; these
-cost more than GET one order does (an indexed read of stored bytes), most of an integration's traffic.
+path's parameters that returns the response's JSON (or a `Later`: the JSON read in a thread, as a deep
+page is). The pipeline calls it itself, in the same hop to the database as the admission, and skips the
+framework's parameter parsing and response objects; these cost more than GET one order does (an indexed
+read of stored bytes), most of an integration's traffic.
 
 Processor events (`/v2/processors/...`) carry no token: their signature covers the body, which has to be
 read to be checked, so they go straight to the framework, as does everything outside /v2.
