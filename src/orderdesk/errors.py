@@ -70,6 +70,14 @@ class ResourceNotFound(AppError):
     message = "Requested resource not found"
 
 
+class FaultNotFound(ResourceNotFound):
+    message = "Requested resource not found: The fault cannot be found"
+
+
+class SnapshotNotFound(ResourceNotFound):
+    message = "Requested resource not found: The snapshot cannot be found"
+
+
 class OrderNotFound(AppError):
     status, code = 404, "order_not_found"
     message = "Requested resource not found: The order cannot be found"

@@ -44,9 +44,6 @@ def _call(url: str, site: str, token: str, method: str, path: str, body: Any = N
     except httpx.HTTPError as error:
         _say(f"error: cannot reach {base}: {error}")
         raise typer.Exit(code=1) from None
-    if response.status_code == 404 and not response.content.startswith(b"{"):
-        _say(f"error: {base} answered 404: is it serving with --sandbox?")
-        raise typer.Exit(code=1)
     if response.status_code >= 400:
         try:
             message = response.json().get("message", response.text)
@@ -142,7 +139,8 @@ def faults_add(
 
 
 @faults_app.command("list")
-def faults_list(site: SiteOption, token: TokenOption, url: UrlOption = DEFAULT_URL, as_json: JsonOption = False) -> None:
+def faults_list(site: SiteOption, token: TokenOption, url: UrlOption = DEFAULT_URL,
+                as_json: JsonOption = False) -> None:
     """The site's faults, oldest first (ids on stdout)."""
     listed = _call(url, site, token, "GET", "faults")
     if as_json:
@@ -162,7 +160,8 @@ def faults_clear(site: SiteOption, token: TokenOption,
                  url: UrlOption = DEFAULT_URL, as_json: JsonOption = False) -> None:
     """Delete the site's faults (or one, with --id)."""
     path = "faults" if fault_id is None else f"faults/{fault_id}"
-    _out(_call(url, site, token, "DELETE", path), as_json, "faults cleared" if fault_id is None else f"fault {fault_id} deleted")
+    done = "faults cleared" if fault_id is None else f"fault {fault_id} deleted"
+    _out(_call(url, site, token, "DELETE", path), as_json, done)
 
 
 @sandbox_app.command("dispute")

@@ -66,5 +66,10 @@ def to_millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def millis_to_wire(millis: int) -> str:
+    """`to_wire` of a moment kept as Unix milliseconds."""
+    return to_wire(from_millis(millis))
+
+
 def from_millis(millis: int) -> datetime:
     return datetime.fromtimestamp(millis / 1000, UTC)

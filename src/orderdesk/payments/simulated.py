@@ -58,7 +58,8 @@ class SimulatedProcessor:
         return self._ask(request, request.payment.card_last4)
 
     def _fault(self, request: RefundRequest):
-        from orderdesk.services.faults import PROCESSOR, fault_for
+        from orderdesk.domain.faults import PROCESSOR
+        from orderdesk.services.faults import fault_for
 
         with self.db.reader() as read:
             if SimulatedLedger(read.connection).calls(request.refund_id):

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from orderdesk.domain import clock, ids
-from orderdesk.domain.faults import PROCESSOR, WEBHOOK_DELIVERY, Fault, FaultRefused, check  # noqa: F401  (for callers)
-from orderdesk.errors import ResourceNotFound, ValidationFailed
+from orderdesk.domain.faults import Fault, FaultRefused, check
+from orderdesk.errors import FaultNotFound, ValidationFailed
 from orderdesk.store.database import Database
-
-
-class FaultNotFound(ResourceNotFound):
-    message = "Requested resource not found: The fault cannot be found"
 
 
 def add_fault(db: Database, site_id: str, operations: frozenset[str], operation: str, status: int | None = None,

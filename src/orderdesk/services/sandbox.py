@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from orderdesk.domain.sites import Scope, Site
-from orderdesk.errors import Conflict, ResourceNotFound, SiteNotFound, ValidationFailed
+from orderdesk.errors import Conflict, SiteNotFound, SnapshotNotFound, ValidationFailed
 from orderdesk.services import access
 from orderdesk.store.database import Database
 
@@ -33,10 +33,6 @@ def reset_site(db: Database, site_id: str) -> list[str]:
 SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-class SnapshotNotFound(ResourceNotFound):
-    message = "Requested resource not found: The snapshot cannot be found"
-
-
 @dataclass(frozen=True, slots=True)
 class SnapshotInfo:
     name: str
@@ -51,9 +47,9 @@ def save_snapshot(db: Database, site_id: str, name: str) -> SnapshotInfo:
                                           "letter or digit")
     with db.unit_of_work() as work:
         at = work.now_millis()
-        if not work.site_data.save_snapshot(site_id, name, at):
+        orders = work.site_data.save_snapshot(site_id, name, at)
+        if orders is None:
             raise Conflict(f"Conflict: The site has a snapshot named {name} already; delete it first")
-        _, _, orders = next(info for info in work.site_data.snapshots(site_id) if info[0] == name)
         work.commit()
     return SnapshotInfo(name, at, orders)
 

@@ -26,7 +26,8 @@ import structlog
 
 from orderdesk.config import Settings
 from orderdesk.domain import clock
-from orderdesk.services.faults import WEBHOOK_DELIVERY, fault_for
+from orderdesk.domain.faults import WEBHOOK_DELIVERY
+from orderdesk.services.faults import fault_for
 from orderdesk.store.repositories.webhooks import Claimed, WebhookRepository
 from orderdesk.store.database import Database
 from orderdesk.webhooks import sending

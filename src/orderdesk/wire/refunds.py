@@ -53,7 +53,7 @@ def number(amount: int, currency: str) -> msgspec.Raw:
 
 
 def timestamp(millis: int | None) -> str | None:
-    return None if millis is None else clock.to_wire(clock.from_millis(millis))
+    return None if millis is None else clock.millis_to_wire(millis)
 
 
 def parse_new_refund(body: requests.NewRefund) -> NewRefund:

@@ -8,10 +8,6 @@ from orderdesk.domain import clock
 from orderdesk.domain.faults import Fault
 
 
-def _at(millis: int) -> str:
-    return clock.to_wire(clock.from_millis(millis))
-
-
 class SandboxSiteDoc(msgspec.Struct, rename="camel"):
     """`POST /_orderdesk/sites`'s answer: the new site and its token, which holds every scope."""
 
@@ -39,7 +35,8 @@ class FaultListDoc(msgspec.Struct):
 
 def fault_doc(fault: Fault) -> FaultDoc:
     return FaultDoc(fault.id, fault.operation, fault.status, fault.delay_ms, fault.drop, fault.times,
-                    fault.probability, fault.remaining, _at(fault.created_on), fault.outcome, fault.chaos)
+                    fault.probability, fault.remaining, clock.millis_to_wire(fault.created_on), fault.outcome,
+                    fault.chaos)
 
 
 class SnapshotDoc(msgspec.Struct, rename="camel"):
@@ -53,4 +50,4 @@ class SnapshotListDoc(msgspec.Struct):
 
 
 def snapshot_doc(name: str, created_on: int, orders: int) -> SnapshotDoc:
-    return SnapshotDoc(name, _at(created_on), orders)
+    return SnapshotDoc(name, clock.millis_to_wire(created_on), orders)

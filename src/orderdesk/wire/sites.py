@@ -14,10 +14,6 @@ def derived_id(kind: str, seed: str) -> str:
     return hashlib.sha256(f"{kind}:{seed}".encode()).hexdigest()[:24]
 
 
-def _at(millis: int) -> str:
-    return clock.to_wire(clock.from_millis(millis))
-
-
 class Locale(msgspec.Struct, rename="camel"):
     id: str
     cms_locale_id: str
@@ -59,9 +55,10 @@ def site_doc(site: Site) -> SiteDoc:
     locale = Locale(derived_id("locale", site.id), derived_id("cms-locale", site.id), True, "English",
                     False, "", "en")
     return SiteDoc(
-        id=site.id, workspace_id=derived_id("workspace", site.id), created_on=_at(site.created_on),
-        display_name=site.name, short_name=short, last_published=_at(site.updated_on),
-        last_updated=_at(site.updated_on), preview_url=f"https://{short}.orderdesk.invalid/preview.png",
+        id=site.id, workspace_id=derived_id("workspace", site.id), created_on=clock.millis_to_wire(site.created_on),
+        display_name=site.name, short_name=short, last_published=clock.millis_to_wire(site.updated_on),
+        last_updated=clock.millis_to_wire(site.updated_on),
+        preview_url=f"https://{short}.orderdesk.invalid/preview.png",
         time_zone="UTC", parent_folder_id=None, custom_domains=[], locales=Locales(locale, []),
         data_collection_enabled=False, data_collection_type="disabled",
     )
@@ -97,7 +94,8 @@ class IntrospectionDoc(msgspec.Struct):
 def introspection_doc(token: Token, site: Site, rate_limit: int) -> IntrospectionDoc:
     return IntrospectionDoc(
         Authorization(
-            id=token.id, created_on=_at(token.created_on), last_used=_at(token.last_used_on or token.created_on),
+            id=token.id, created_on=clock.millis_to_wire(token.created_on),
+            last_used=clock.millis_to_wire(token.last_used_on or token.created_on),
             grant_type="site_token", rate_limit=rate_limit, scope=",".join(sorted(token.scopes)),
             authorized_to=AuthorizedTo([site.id], [derived_id("workspace", site.id)], [derived_id("user", site.id)]),
         ),

@@ -49,16 +49,13 @@ class AttemptListDoc(msgspec.Struct):
     deliveries: list[AttemptDoc]
 
 
-def _at(millis: int) -> str:
-    return clock.to_wire(clock.from_millis(millis))
-
-
 def webhook_doc(webhook: WebhookRow, with_secret: bool = False) -> WebhookDoc:
     # The spec does not let lastTriggered be null: a webhook never triggered shows its creation.
     return WebhookDoc(
         id=webhook.id, trigger_type=webhook.trigger_type, url=webhook.url,
         workspace_id=derived_id("workspace", webhook.site_id), site_id=webhook.site_id, filter={},
-        last_triggered=_at(webhook.last_triggered_on or webhook.created_on), created_on=_at(webhook.created_on),
+        last_triggered=clock.millis_to_wire(webhook.last_triggered_on or webhook.created_on),
+        created_on=clock.millis_to_wire(webhook.created_on),
         active=webhook.deactivated_on is None, secret_key=webhook.secret_key if with_secret else msgspec.UNSET,
     )
 
@@ -67,5 +64,5 @@ def attempt_doc(attempt: AttemptRow) -> AttemptDoc:
     return AttemptDoc(
         id=str(attempt.id), delivery_id=str(attempt.delivery_id), event_id=attempt.event_id,
         trigger_type=attempt.trigger_type, attempt=attempt.attempt, status_code=attempt.status_code,
-        duration_ms=attempt.duration_ms, error=attempt.error, created_on=_at(attempt.at),
+        duration_ms=attempt.duration_ms, error=attempt.error, created_on=clock.millis_to_wire(attempt.at),
     )

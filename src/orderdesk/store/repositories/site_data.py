@@ -103,16 +103,17 @@ class SiteData:
 
     # --- the snapshots themselves --------------------------------------------------------------------
 
-    def save_snapshot(self, site_id: str, name: str, at: int) -> bool:
-        """Keep the site's data under `name`; False when the site has a snapshot of that name already."""
+    def save_snapshot(self, site_id: str, name: str, at: int) -> int | None:
+        """Keep the site's data under `name`; how many orders it holds, or None when the site has a snapshot
+        of that name already."""
         exists = self.connection.execute(sa.select(sandbox_snapshots.c.name).where(
             sandbox_snapshots.c.site_id == site_id, sandbox_snapshots.c.name == name)).first()
         if exists:
-            return False
+            return None
         data, order_count = self.snapshot(site_id)
         self.connection.execute(sandbox_snapshots.insert().values(
             site_id=site_id, name=name, created_on=at, orders=order_count, data=data))
-        return True
+        return order_count
 
     def snapshots(self, site_id: str) -> list[tuple[str, int, int]]:
         """(name, created_on, orders) of each of the site's snapshots, oldest first."""
